@@ -1,0 +1,378 @@
+//! A connection to a Sandcall server: the handshake, one method per request,
+//! and a lower-level send/recv pair for pipelining.
+
+use crate::error::ClientError;
+use futures_util::{SinkExt, StreamExt};
+use sandcall_protocol::{
+    CONNECTION_ID, DEFAULT_MAX_FRAME, Eval, EvalResult, Execute, Hello, InstanceInfo, MemoryRead,
+    MemoryWrite, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
+    Value, Welcome,
+};
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio_util::codec::Framed;
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The mode asked for in the handshake.
+    pub mode: Mode,
+    /// The largest frame this client sends or accepts.
+    pub max_frame: usize,
+    /// A name for the server's logs.
+    pub client: String,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            mode: Mode::Sandboxed,
+            max_frame: DEFAULT_MAX_FRAME,
+            client: concat!("sandcall/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// The server's answer to one request.
+pub type Reply = Result<Response, RemoteError>;
+
+/// A session with a server. Instances uploaded through it live until dropped
+/// or until the connection closes.
+pub struct Connection {
+    transport: Framed<TcpStream, MessageCodec>,
+    next_id: u64,
+    in_flight: usize,
+    info: ServerInfo,
+}
+
+impl Connection {
+    /// Connect in sandboxed mode with default options.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses the handshake.
+    pub async fn connect(addr: impl ToSocketAddrs + std::fmt::Debug) -> Result<Self, ClientError> {
+        Self::connect_with(addr, ConnectOptions::default()).await
+    }
+
+    /// Connect with `options`.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses the handshake (a
+    /// version mismatch, a mode it does not offer).
+    pub async fn connect_with(
+        addr: impl ToSocketAddrs + std::fmt::Debug,
+        options: ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let label = format!("{addr:?}");
+        let socket = TcpStream::connect(addr)
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: label.trim_matches('"').to_string(),
+                source,
+            })?;
+        let _ = socket.set_nodelay(true);
+        let mut transport = Framed::new(socket, MessageCodec::new(options.max_frame));
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client: options.client,
+            mode: options.mode,
+        };
+        transport.send((1, &hello)).await?;
+        let frame = transport.next().await.ok_or(ClientError::Closed)??;
+        let welcome: Result<Welcome, RemoteError> = frame.decode()?;
+        Ok(Connection {
+            transport,
+            next_id: 2,
+            in_flight: 0,
+            info: welcome?.info,
+        })
+    }
+
+    /// What the server said about itself in the handshake.
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    /// Queue `request` without waiting for its answer; returns its id.
+    /// Call [`Connection::flush`] to send what is queued, then
+    /// [`Connection::recv`] once per request.
+    ///
+    /// # Errors
+    /// When the request cannot be encoded (too large) or written.
+    pub async fn send(&mut self, request: &Request) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.transport.feed((id, request)).await?;
+        self.in_flight += 1;
+        Ok(id)
+    }
+
+    /// Send everything queued.
+    ///
+    /// # Errors
+    /// On i/o errors.
+    pub async fn flush(&mut self) -> Result<(), ClientError> {
+        Ok(SinkExt::<(u64, &Request)>::flush(&mut self.transport).await?)
+    }
+
+    /// The next answer, with the id of the request it answers.
+    ///
+    /// # Errors
+    /// When the connection fails, or the server reports an error about the
+    /// connection itself (e.g. a frame it would not read).
+    pub async fn recv(&mut self) -> Result<(u64, Reply), ClientError> {
+        let frame = self.transport.next().await.ok_or(ClientError::Closed)??;
+        let reply: Reply = frame.decode()?;
+        if frame.id == CONNECTION_ID {
+            return Err(match reply {
+                Err(e) => ClientError::Remote(e),
+                Ok(_) => ClientError::Protocol("a response with id 0".into()),
+            });
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        Ok((frame.id, reply))
+    }
+
+    /// Send one request and wait for its answer.
+    ///
+    /// # Errors
+    /// The server's error, or a connection failure.
+    pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        if self.in_flight > 0 {
+            return Err(ClientError::Protocol(format!(
+                "{} pipelined answers are still to be received",
+                self.in_flight
+            )));
+        }
+        let id = self.send(request).await?;
+        self.flush().await?;
+        let (got, reply) = self.recv().await?;
+        if got != id {
+            return Err(ClientError::Protocol(format!(
+                "asked {id}, got an answer to {got}"
+            )));
+        }
+        Ok(reply?)
+    }
+
+    /// Server version, mode, limits and features.
+    ///
+    /// # Errors
+    /// A connection failure.
+    pub async fn info(&mut self) -> Result<ServerInfo, ClientError> {
+        match self.request(&Request::Info).await? {
+            Response::Info(info) => Ok(info),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Upload `module` (wasm binary or WAT text) and instantiate it as `name`.
+    ///
+    /// # Errors
+    /// Name taken, invalid module, link error, a trapping start function, limits.
+    pub async fn execute(
+        &mut self,
+        name: &str,
+        module: impl Into<Vec<u8>>,
+    ) -> Result<InstanceInfo, ClientError> {
+        self.execute_with(name, module, false).await
+    }
+
+    /// Like [`Connection::execute`], replacing an instance of the same name
+    /// when `replace` is set.
+    ///
+    /// # Errors
+    /// As [`Connection::execute`].
+    pub async fn execute_with(
+        &mut self,
+        name: &str,
+        module: impl Into<Vec<u8>>,
+        replace: bool,
+    ) -> Result<InstanceInfo, ClientError> {
+        let request = Request::Execute(Execute {
+            name: name.to_string(),
+            module: module.into(),
+            replace,
+        });
+        match self.request(&request).await? {
+            Response::Executed(info) => Ok(info),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Call `export` of instance `name` with the server's default budget.
+    ///
+    /// # Errors
+    /// Unknown name or export, wrong arguments, traps, fuel and deadline.
+    pub async fn eval(
+        &mut self,
+        name: &str,
+        export: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, ClientError> {
+        let eval = Eval {
+            name: name.to_string(),
+            export: export.to_string(),
+            args: args.to_vec(),
+            fuel: None,
+            deadline_ms: None,
+        };
+        Ok(self.eval_with(eval).await?.results)
+    }
+
+    /// Call with everything spelled out; the answer includes the fuel used
+    /// and the time spent inside the guest.
+    ///
+    /// # Errors
+    /// As [`Connection::eval`], plus a budget above the server's maximum.
+    pub async fn eval_with(&mut self, eval: Eval) -> Result<EvalResult, ClientError> {
+        match self.request(&Request::Eval(eval)).await? {
+            Response::Evaluated(result) => Ok(result),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Every instance of this session, with exports and costs.
+    ///
+    /// # Errors
+    /// A connection failure.
+    pub async fn namespace(&mut self) -> Result<Vec<InstanceInfo>, ClientError> {
+        match self.request(&Request::Namespace).await? {
+            Response::Namespace(list) => Ok(list),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Drop instance `name` (and its registrations).
+    ///
+    /// # Errors
+    /// Unknown name.
+    pub async fn drop_instance(&mut self, name: &str) -> Result<(), ClientError> {
+        let request = Request::Drop {
+            name: name.to_string(),
+        };
+        expect_unit(self.request(&request).await?, |r| {
+            matches!(r, Response::Dropped)
+        })
+    }
+
+    /// The value of a global.
+    ///
+    /// # Errors
+    /// Unknown instance or global.
+    pub async fn get_global(&mut self, name: &str, global: &str) -> Result<Value, ClientError> {
+        let request = Request::GetGlobal {
+            name: name.to_string(),
+            global: global.to_string(),
+        };
+        match self.request(&request).await? {
+            Response::Global(value) => Ok(value),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Set a mutable global.
+    ///
+    /// # Errors
+    /// Unknown instance or global, immutable global, wrong type.
+    pub async fn set_global(
+        &mut self,
+        name: &str,
+        global: &str,
+        value: Value,
+    ) -> Result<(), ClientError> {
+        let request = Request::SetGlobal {
+            name: name.to_string(),
+            global: global.to_string(),
+            value,
+        };
+        expect_unit(self.request(&request).await?, |r| {
+            matches!(r, Response::GlobalSet)
+        })
+    }
+
+    /// Read `len` bytes at `offset` of instance `name`'s memory (`None`: its
+    /// first exported memory).
+    ///
+    /// # Errors
+    /// Unknown instance or memory, a range outside the memory.
+    pub async fn read_memory(
+        &mut self,
+        name: &str,
+        memory: Option<&str>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, ClientError> {
+        let request = Request::ReadMemory(MemoryRead {
+            name: name.to_string(),
+            memory: memory.map(str::to_string),
+            offset,
+            len,
+        });
+        match self.request(&request).await? {
+            Response::Memory(bytes) => Ok(bytes),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Write `bytes` at `offset` of instance `name`'s memory.
+    ///
+    /// # Errors
+    /// Unknown instance or memory, a range outside the memory.
+    pub async fn write_memory(
+        &mut self,
+        name: &str,
+        memory: Option<&str>,
+        offset: u64,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<(), ClientError> {
+        let request = Request::WriteMemory(MemoryWrite {
+            name: name.to_string(),
+            memory: memory.map(str::to_string),
+            offset,
+            bytes: bytes.into(),
+        });
+        expect_unit(self.request(&request).await?, |r| {
+            matches!(r, Response::MemoryWritten)
+        })
+    }
+
+    /// Let later uploads import instance `name`'s exports as module `as_name`.
+    ///
+    /// # Errors
+    /// Unknown instance.
+    pub async fn register(&mut self, name: &str, as_name: &str) -> Result<(), ClientError> {
+        let request = Request::Register {
+            name: name.to_string(),
+            as_name: as_name.to_string(),
+        };
+        expect_unit(self.request(&request).await?, |r| {
+            matches!(r, Response::Registered)
+        })
+    }
+
+    /// Compile and validate `module` without instantiating it; returns its hash.
+    ///
+    /// # Errors
+    /// Invalid module, size limit.
+    pub async fn validate(&mut self, module: impl Into<Vec<u8>>) -> Result<String, ClientError> {
+        let request = Request::Validate {
+            module: module.into(),
+        };
+        match self.request(&request).await? {
+            Response::Valid { module_hash } => Ok(module_hash),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(response: Response) -> ClientError {
+    ClientError::Protocol(format!("unexpected answer {response:?}"))
+}
+
+fn expect_unit(response: Response, ok: impl Fn(&Response) -> bool) -> Result<(), ClientError> {
+    if ok(&response) {
+        Ok(())
+    } else {
+        Err(unexpected(response))
+    }
+}

@@ -1,0 +1,46 @@
+//! The client's error type: what the server refused, or what broke on the way.
+
+use sandcall_protocol::{CodecError, ErrorKind, RemoteError};
+
+/// Everything a [`crate::Connection`] call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server answered with an error.
+    #[error("{0}")]
+    Remote(#[from] RemoteError),
+    /// The TCP connection could not be made.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Framing or encoding failed (i/o error, oversized frame, garbage).
+    #[error("connection: {0}")]
+    Codec(#[from] CodecError),
+    /// The server closed the connection.
+    #[error("the server closed the connection")]
+    Closed,
+    /// The server answered something that does not fit the request.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// The server's error kind, when the server refused the request.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            ClientError::Remote(e) => Some(e.kind),
+            _ => None,
+        }
+    }
+
+    /// The server's error, when the server refused the request.
+    pub fn remote(&self) -> Option<&RemoteError> {
+        match self {
+            ClientError::Remote(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `sandcall`: the client of a Sandcall server.
+//!
+//! Connect, upload WebAssembly with `execute`, call its exports with `eval`,
+//! and look at or change its state, as RPyC's classic mode does with Python
+//! code, but with everything running in the server's wasm sandbox.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sandcall::ClientError> {
+//! use sandcall::{Connection, Value};
+//! let mut conn = Connection::connect("127.0.0.1:18812").await?;
+//! conn.execute("m", r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#).await?;
+//! let sum = conn.eval("m", "add", &[Value::I32(2), Value::I32(40)]).await?;
+//! assert_eq!(sum, vec![Value::I32(42)]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining.
+//! - [`error`]: the error type, [`ClientError`].
+//! - [`text`]: values as typed and printed (WAVE syntax).
+//! - [`script`]: the line commands of `sandcall run` and `sandcall shell`.
+
+pub mod connection;
+pub mod error;
+pub mod script;
+pub mod text;
+
+pub use connection::{ConnectOptions, Connection, Reply};
+pub use error::ClientError;
+pub use sandcall_protocol::{
+    ErrorKind, Eval, EvalResult, Mode, RemoteError, Request, Response, Value,
+};

@@ -1,0 +1,225 @@
+//! `sandcall`: the command-line client.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sandcall::script::{CommandError, Shell, format_info};
+use sandcall::{ConnectOptions, Connection};
+use sandcall_server::{EmbeddedServer, ServerConfig};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Run WebAssembly on a Sandcall server: upload modules, call their exports,
+/// inspect their state. Values are written and printed in WAVE syntax
+/// (`42`, `-1.5`, `nan`; several results as `(1, 2)`).
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Server to talk to.
+    #[arg(long, default_value = "127.0.0.1:18812", conflicts_with = "embedded")]
+    server: String,
+    /// Start a server inside this process (on 127.0.0.1, a free port, default
+    /// limits) instead of connecting to one.
+    #[arg(long)]
+    embedded: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the server's versions, mode, limits and wasm features.
+    Info,
+    /// Run a script: one command per line, `#` comments. Stops at the first
+    /// error (exit 1) unless --keep-going. Commands: execute NAME PATH
+    /// [--replace]; eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N];
+    /// ns; drop NAME; get NAME GLOBAL; set NAME GLOBAL VALUE;
+    /// read NAME OFFSET LEN; write NAME OFFSET HEXBYTES; register NAME AS; info.
+    /// Module paths are relative to the script's folder.
+    Run {
+        script: PathBuf,
+        /// Report errors and go on with the next line.
+        #[arg(long)]
+        keep_going: bool,
+    },
+    /// Type the same commands as `run` interactively (one session).
+    Shell,
+    /// Upload FILE (wasm or WAT), call EXPORT once with ARGS, print the results.
+    Call {
+        file: PathBuf,
+        export: String,
+        /// Arguments, typed by the export's signature.
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Fuel for the call (default: the server's).
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Deadline for the call in ms (default: the server's).
+        #[arg(long)]
+        deadline_ms: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SANDCALL_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: io: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let embedded = if cli.embedded {
+        Some(
+            EmbeddedServer::start(ServerConfig::default())
+                .await
+                .context("while starting the embedded server")?,
+        )
+    } else {
+        None
+    };
+    let addr = embedded
+        .as_ref()
+        .map_or(cli.server.clone(), |s| s.addr().to_string());
+    let conn = match Connection::connect_with(addr.as_str(), ConnectOptions::default()).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            eprintln!("error: {}", CommandError::from(e));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let code = match cli.command {
+        Command::Info => {
+            println!("{}", format_info(conn.server_info()));
+            ExitCode::SUCCESS
+        }
+        Command::Run { script, keep_going } => {
+            let text = std::fs::read_to_string(&script)
+                .with_context(|| format!("while reading {}", script.display()))?;
+            let base = script.parent().unwrap_or(Path::new(".")).to_path_buf();
+            run_script(Shell::new(conn, base), &script, &text, keep_going).await
+        }
+        Command::Shell => shell(Shell::new(conn, ".")).await?,
+        Command::Call {
+            file,
+            export,
+            args,
+            fuel,
+            deadline_ms,
+        } => {
+            let mut shell = Shell::new(conn, ".");
+            let name = file
+                .file_stem()
+                .map_or("module".into(), |s| s.to_string_lossy().into_owned());
+            let mut eval = vec!["eval".to_string(), name.clone(), export];
+            eval.extend(args.iter().map(|a| a.to_string()));
+            if let Some(fuel) = fuel {
+                eval.extend(["--fuel".into(), fuel.to_string()]);
+            }
+            if let Some(ms) = deadline_ms {
+                eval.extend(["--deadline-ms".into(), ms.to_string()]);
+            }
+            let lines = [
+                format!("execute {name} {}", quote(&file.to_string_lossy())),
+                eval.join(" "),
+            ];
+            let mut code = ExitCode::SUCCESS;
+            for line in lines {
+                match shell.run_line(&line).await {
+                    Ok(out) => print_output(&out),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        code = ExitCode::FAILURE;
+                        break;
+                    }
+                }
+            }
+            code
+        }
+    };
+    if let Some(server) = embedded {
+        server
+            .stop()
+            .await
+            .context("while stopping the embedded server")?;
+    }
+    Ok(code)
+}
+
+async fn run_script(mut shell: Shell, path: &Path, text: &str, keep_going: bool) -> ExitCode {
+    let mut failed = false;
+    for (n, line) in text.lines().enumerate() {
+        match shell.run_line(line).await {
+            Ok(out) => print_output(&out),
+            Err(e) => {
+                eprintln!("{}:{}: error: {e}", path.display(), n + 1);
+                failed = true;
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn shell(mut shell: Shell) -> anyhow::Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("sandcall> ");
+            std::io::stdout().flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line.context("while reading standard input")?;
+        if matches!(line.trim(), "quit" | "exit") {
+            break;
+        }
+        match shell.run_line(&line).await {
+            Ok(out) => print_output(&out),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_output(out: &str) {
+    if !out.is_empty() {
+        println!("{out}");
+    }
+}
+
+/// Quote a path for the command line if it has spaces.
+fn quote(path: &str) -> String {
+    if path.contains(char::is_whitespace) {
+        format!("{path:?}")
+    } else {
+        path.to_string()
+    }
+}

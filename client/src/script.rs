@@ -1,0 +1,316 @@
+//! The commands of `sandcall run` and `sandcall shell`, one per line:
+//!
+//! ```text
+//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N]
+//! ns                                 drop NAME
+//! get NAME GLOBAL                    set NAME GLOBAL VALUE
+//! read NAME OFFSET LEN               write NAME OFFSET HEXBYTES
+//! register NAME AS                   info
+//! ```
+//!
+//! Arguments are typed by the export's signature, learned from the server.
+
+use crate::connection::Connection;
+use crate::error::ClientError;
+use crate::text::{format_results, format_value, parse_value, split_words};
+use sandcall_protocol::{Eval, ExportKind, InstanceInfo, ServerInfo};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A failed command, printed as `error: KIND: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// The server's error kind, or `usage`, `io`, `connection`.
+    pub kind: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl From<ClientError> for CommandError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Remote(r) => CommandError {
+                kind: r.kind.to_string(),
+                message: r.message,
+            },
+            other => CommandError {
+                kind: "connection".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> CommandError {
+    CommandError {
+        kind: "usage".into(),
+        message: message.into(),
+    }
+}
+
+/// Runs command lines on one connection.
+pub struct Shell {
+    conn: Connection,
+    /// Where relative module paths are resolved.
+    base: PathBuf,
+    /// What each instance exports, as last reported by the server.
+    exports: HashMap<String, InstanceInfo>,
+}
+
+impl Shell {
+    /// A shell on `conn`, resolving relative paths against `base`.
+    pub fn new(conn: Connection, base: impl Into<PathBuf>) -> Self {
+        Shell {
+            conn,
+            base: base.into(),
+            exports: HashMap::new(),
+        }
+    }
+
+    /// The connection, for anything the commands do not cover.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Run one line; returns what to print. Blank lines and `#` comments do nothing.
+    ///
+    /// # Errors
+    /// A usage error or what the server refused.
+    pub async fn run_line(&mut self, line: &str) -> Result<String, CommandError> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(String::new());
+        }
+        let words = split_words(line).map_err(usage)?;
+        let (command, rest) = words.split_first().ok_or_else(|| usage("empty command"))?;
+        let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+        match (command.as_str(), args.as_slice()) {
+            ("info", []) => Ok(format_info(&self.conn.info().await?)),
+            ("execute", [name, path, flags @ ..]) => self.execute(name, path, flags).await,
+            ("eval", [name, export, rest @ ..]) => self.eval(name, export, rest).await,
+            ("ns", []) => {
+                let list = self.conn.namespace().await?;
+                self.exports = list.iter().map(|i| (i.name.clone(), i.clone())).collect();
+                Ok(list
+                    .iter()
+                    .map(format_instance)
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            ("drop", [name]) => {
+                self.conn.drop_instance(name).await?;
+                self.exports.remove(*name);
+                Ok(String::new())
+            }
+            ("get", [name, global]) => Ok(format_value(&self.conn.get_global(name, global).await?)),
+            ("set", [name, global, value]) => {
+                let ty = match self.export(name, global).await? {
+                    ExportKind::Global { ty, .. } => ty,
+                    _ => return Err(usage(format!("`{global}` is not a global of `{name}`"))),
+                };
+                let value = parse_value(&ty, value).map_err(usage)?;
+                self.conn.set_global(name, global, value).await?;
+                Ok(String::new())
+            }
+            ("read", [name, offset, len]) => {
+                let bytes = self
+                    .conn
+                    .read_memory(name, None, number(offset)?, number(len)?)
+                    .await?;
+                Ok(bytes.iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
+                }))
+            }
+            ("write", [name, offset, hex]) => {
+                let bytes = parse_hex(hex)?;
+                self.conn
+                    .write_memory(name, None, number(offset)?, bytes)
+                    .await?;
+                Ok(String::new())
+            }
+            ("register", [name, as_name]) => {
+                self.conn.register(name, as_name).await?;
+                Ok(String::new())
+            }
+            (cmd, _) => Err(usage(format!(
+                "cannot read `{cmd}` with {} argument(s); commands: execute NAME PATH, \
+                 eval NAME EXPORT [ARGS...], ns, drop NAME, get NAME GLOBAL, \
+                 set NAME GLOBAL VALUE, read NAME OFFSET LEN, write NAME OFFSET HEX, \
+                 register NAME AS, info",
+                args.len()
+            ))),
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        name: &str,
+        path: &str,
+        flags: &[&str],
+    ) -> Result<String, CommandError> {
+        let replace = match flags {
+            [] => false,
+            ["--replace"] => true,
+            _ => return Err(usage(format!("unknown flags {flags:?} (only --replace)"))),
+        };
+        let path = self.resolve(path);
+        let bytes = std::fs::read(&path).map_err(|e| CommandError {
+            kind: "io".into(),
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let info = self.conn.execute_with(name, bytes, replace).await?;
+        self.exports.insert(name.to_string(), info);
+        Ok(String::new())
+    }
+
+    async fn eval(
+        &mut self,
+        name: &str,
+        export: &str,
+        rest: &[&str],
+    ) -> Result<String, CommandError> {
+        let mut fuel = None;
+        let mut deadline_ms = None;
+        let mut texts = Vec::new();
+        let mut words = rest.iter();
+        while let Some(word) = words.next() {
+            match *word {
+                "--fuel" => fuel = Some(number(words.next().ok_or_else(|| usage("--fuel N"))?)?),
+                "--deadline-ms" => {
+                    deadline_ms = Some(number(
+                        words.next().ok_or_else(|| usage("--deadline-ms N"))?,
+                    )?)
+                }
+                text => texts.push(text),
+            }
+        }
+        let ty = match self.export(name, export).await? {
+            ExportKind::Func(ty) => ty,
+            _ => return Err(usage(format!("`{export}` is not a function of `{name}`"))),
+        };
+        if texts.len() != ty.params.len() {
+            return Err(usage(format!(
+                "`{export}` takes {} argument(s), {ty}; got {}",
+                ty.params.len(),
+                texts.len()
+            )));
+        }
+        let args = ty
+            .params
+            .iter()
+            .zip(&texts)
+            .map(|(t, text)| parse_value(t, text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
+        let eval = Eval {
+            name: name.to_string(),
+            export: export.to_string(),
+            args,
+            fuel,
+            deadline_ms,
+        };
+        let result = self.conn.eval_with(eval).await?;
+        Ok(format_results(&result.results))
+    }
+
+    /// The kind of `name`'s export `export`, asking the server if unknown.
+    async fn export(&mut self, name: &str, export: &str) -> Result<ExportKind, CommandError> {
+        if !self.exports.contains_key(name) {
+            let list = self.conn.namespace().await?;
+            self.exports = list.into_iter().map(|i| (i.name.clone(), i)).collect();
+        }
+        let info = self.exports.get(name).ok_or_else(|| CommandError {
+            kind: "not-found".into(),
+            message: format!("no instance named `{name}` in this namespace"),
+        })?;
+        info.exports
+            .iter()
+            .find(|e| e.name == export)
+            .map(|e| e.kind.clone())
+            .ok_or_else(|| CommandError {
+                kind: "not-found".into(),
+                message: format!("instance `{name}` has no export named `{export}`"),
+            })
+    }
+
+    fn resolve(&self, path: &str) -> PathBuf {
+        let path = Path::new(path);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        }
+    }
+}
+
+fn number(text: &str) -> Result<u64, CommandError> {
+    text.parse()
+        .map_err(|_| usage(format!("`{text}` is not a non-negative whole number")))
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, CommandError> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    if !text.len().is_multiple_of(2) {
+        return Err(usage("hex bytes need an even number of digits"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| usage(format!("`{text}` is not hex bytes")))
+}
+
+/// `info` as lines of `key: value`.
+pub fn format_info(info: &ServerInfo) -> String {
+    let l = &info.limits;
+    let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
+    format!(
+        "server: sandcall-server {}\nwasmtime: {}\nprotocol: {}\nmode: {}\n\
+         fuel per call: {} (max {})\ndeadline: {} ms (max {} ms)\n\
+         memory per instance: {} bytes\ntable elements: {}\ninstances per connection: {}\n\
+         module size: {} bytes\nconnections: {}\nframe size: {} bytes\nwasm stack: {} bytes\n\
+         features: {}",
+        info.server_version,
+        info.wasmtime_version,
+        info.protocol_version,
+        info.mode,
+        opt(l.default_fuel),
+        opt(l.max_fuel),
+        l.default_deadline_ms,
+        l.max_deadline_ms,
+        opt(l.memory_bytes),
+        opt(l.table_elements),
+        l.instances_per_connection,
+        l.module_bytes,
+        l.connections,
+        l.frame_bytes,
+        l.wasm_stack_bytes,
+        info.features.join(", ")
+    )
+}
+
+/// One instance of `ns`: a heading line, then one line per export.
+pub fn format_instance(info: &InstanceInfo) -> String {
+    let mut out = format!(
+        "{} (core module {}…, memory {} bytes, fuel used {}",
+        info.name,
+        &info.module_hash[..12.min(info.module_hash.len())],
+        info.memory_bytes,
+        info.fuel_used
+    );
+    if !info.registered_as.is_empty() {
+        let _ = write!(out, ", registered as {}", info.registered_as.join(", "));
+    }
+    out.push(')');
+    for export in &info.exports {
+        let _ = write!(out, "\n  {}: {}", export.name, export.kind);
+    }
+    out
+}

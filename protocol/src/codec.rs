@@ -1,0 +1,209 @@
+//! Framing: a frame is a 4-byte big-endian length, then an 8-byte request id,
+//! then one bincode (serde, standard config) message.
+//!
+//! The length is checked against the configured maximum *before* anything is
+//! buffered for the frame, so a peer announcing 4 GiB costs nothing.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+/// Default maximum frame length: 64 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
+
+const HEADER: usize = 4;
+const ID: usize = 8;
+
+/// A frame whose body has not been decoded yet.
+#[derive(Clone, Debug)]
+pub struct RawFrame {
+    /// The request id (echoed by responses).
+    pub id: u64,
+    /// The bincode-encoded message.
+    pub body: Bytes,
+}
+
+impl RawFrame {
+    /// Decode the body as a `T`.
+    ///
+    /// # Errors
+    /// [`CodecError::Decode`] when the body is not a valid `T` (or has bytes left over).
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, CodecError> {
+        decode_body(&self.body)
+    }
+}
+
+/// Decode a message body.
+///
+/// # Errors
+/// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
+pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::serde::decode_from_slice(body, bincode::config::standard())
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    if used != body.len() {
+        return Err(CodecError::Decode(format!(
+            "{} trailing bytes after the message",
+            body.len() - used
+        )));
+    }
+    Ok(value)
+}
+
+/// Errors of the framing layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge { len: usize, max: usize },
+    #[error("frame of {0} bytes is too short to hold a request id")]
+    ShortFrame(usize),
+    #[error("cannot decode message: {0}")]
+    Decode(String),
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+}
+
+/// Length-delimited frames of `(id, message)` with a bounded length.
+#[derive(Debug)]
+pub struct MessageCodec {
+    inner: LengthDelimitedCodec,
+    max_frame: usize,
+}
+
+impl MessageCodec {
+    /// A codec accepting and producing frames of at most `max_frame` bytes
+    /// (length header excluded).
+    pub fn new(max_frame: usize) -> Self {
+        let inner = LengthDelimitedCodec::builder()
+            .length_field_length(HEADER)
+            .max_frame_length(max_frame)
+            .new_codec();
+        MessageCodec { inner, max_frame }
+    }
+
+    /// The largest frame this codec accepts.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+}
+
+impl Default for MessageCodec {
+    fn default() -> Self {
+        MessageCodec::new(DEFAULT_MAX_FRAME)
+    }
+}
+
+impl Decoder for MessageCodec {
+    type Item = RawFrame;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RawFrame>, CodecError> {
+        if src.len() >= HEADER {
+            let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+            if len > self.max_frame {
+                return Err(CodecError::FrameTooLarge {
+                    len,
+                    max: self.max_frame,
+                });
+            }
+        }
+        let Some(mut frame) = self.inner.decode(src)? else {
+            return Ok(None);
+        };
+        if frame.len() < ID {
+            return Err(CodecError::ShortFrame(frame.len()));
+        }
+        let id = frame.get_u64();
+        Ok(Some(RawFrame {
+            id,
+            body: frame.freeze(),
+        }))
+    }
+}
+
+impl<T: Serialize> Encoder<(u64, &T)> for MessageCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, (id, message): (u64, &T), dst: &mut BytesMut) -> Result<(), CodecError> {
+        let start = dst.len();
+        dst.put_u32(0); // length, patched below
+        dst.put_u64(id);
+        let mut writer = dst.writer();
+        let written = bincode::serde::encode_into_std_write(
+            message,
+            &mut writer,
+            bincode::config::standard(),
+        );
+        let dst = writer.into_inner();
+        if let Err(e) = written {
+            dst.truncate(start);
+            return Err(CodecError::Encode(e.to_string()));
+        }
+        let len = dst.len() - start - HEADER;
+        if len > self.max_frame {
+            dst.truncate(start);
+            return Err(CodecError::FrameTooLarge {
+                len,
+                max: self.max_frame,
+            });
+        }
+        dst[start..start + HEADER].copy_from_slice(&(len as u32).to_be_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Request;
+
+    #[test]
+    fn round_trip_and_partial_frames() {
+        let mut codec = MessageCodec::new(1024);
+        let mut buf = BytesMut::new();
+        codec.encode((7, &Request::Namespace), &mut buf).unwrap();
+        let whole = buf.clone();
+        let mut partial = BytesMut::from(&whole[..whole.len() - 1]);
+        assert!(codec.decode(&mut partial).unwrap().is_none());
+        let frame = codec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(frame.id, 7);
+        assert_eq!(frame.decode::<Request>().unwrap(), Request::Namespace);
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_on_both_sides() {
+        let mut codec = MessageCodec::new(16);
+        let mut buf = BytesMut::new();
+        buf.put_u32(u32::MAX);
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(CodecError::FrameTooLarge { len, max: 16 }) if len == u32::MAX as usize
+        ));
+        let big = Request::Validate {
+            module: vec![0; 64],
+        };
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            codec.encode((1, &big), &mut out),
+            Err(CodecError::FrameTooLarge { .. })
+        ));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn garbage_bodies_are_decode_errors() {
+        let mut codec = MessageCodec::new(1024);
+        let mut buf = BytesMut::new();
+        buf.put_u32(10);
+        buf.put_u64(3);
+        buf.put_slice(&[0xff, 0xff]);
+        let frame = codec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(frame.id, 3);
+        assert!(matches!(
+            frame.decode::<Request>(),
+            Err(CodecError::Decode(_))
+        ));
+    }
+}

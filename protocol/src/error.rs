@@ -1,0 +1,163 @@
+//! Structured errors: a kind a program can branch on, plus a message for people.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What went wrong, as a stable numeric code on the wire.
+///
+/// Codes never change meaning; a code this build does not know decodes as
+/// [`ErrorKind::Unknown`] instead of failing the whole message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "u16", into = "u16")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request is malformed or its arguments do not fit (wrong types, counts).
+    BadRequest,
+    /// No instance, export, global or memory of that name.
+    NotFound,
+    /// An instance of that name exists and `replace` was not set.
+    AlreadyExists,
+    /// The module does not parse, decode or validate.
+    InvalidModule,
+    /// The module's imports cannot be satisfied.
+    LinkError,
+    /// The guest trapped; [`RemoteError::trap`] names the trap code.
+    Trap,
+    /// The call used all the fuel it was given.
+    OutOfFuel,
+    /// The call ran past its wall-clock deadline.
+    DeadlineExceeded,
+    /// A server limit was hit (memory, instances, module size, frame size …).
+    ResourceLimit,
+    /// Not supported by this server or mode.
+    Unsupported,
+    /// A bug or an unexpected failure inside the server.
+    Internal,
+    /// The client speaks a protocol version the server does not.
+    VersionMismatch,
+    /// A code this build does not know (sent by a newer peer).
+    Unknown(u16),
+}
+
+impl ErrorKind {
+    /// The stable wire code of this kind.
+    pub fn code(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 1,
+            ErrorKind::NotFound => 2,
+            ErrorKind::AlreadyExists => 3,
+            ErrorKind::InvalidModule => 4,
+            ErrorKind::LinkError => 5,
+            ErrorKind::Trap => 6,
+            ErrorKind::OutOfFuel => 7,
+            ErrorKind::DeadlineExceeded => 8,
+            ErrorKind::ResourceLimit => 9,
+            ErrorKind::Unsupported => 10,
+            ErrorKind::Internal => 11,
+            ErrorKind::VersionMismatch => 12,
+            ErrorKind::Unknown(code) => code,
+        }
+    }
+
+    /// A short lowercase name, as the CLI prints it (`error: out-of-fuel: …`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad-request",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::AlreadyExists => "already-exists",
+            ErrorKind::InvalidModule => "invalid-module",
+            ErrorKind::LinkError => "link-error",
+            ErrorKind::Trap => "trap",
+            ErrorKind::OutOfFuel => "out-of-fuel",
+            ErrorKind::DeadlineExceeded => "deadline-exceeded",
+            ErrorKind::ResourceLimit => "resource-limit",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Internal => "internal",
+            ErrorKind::VersionMismatch => "version-mismatch",
+            ErrorKind::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl From<u16> for ErrorKind {
+    fn from(code: u16) -> Self {
+        match code {
+            1 => ErrorKind::BadRequest,
+            2 => ErrorKind::NotFound,
+            3 => ErrorKind::AlreadyExists,
+            4 => ErrorKind::InvalidModule,
+            5 => ErrorKind::LinkError,
+            6 => ErrorKind::Trap,
+            7 => ErrorKind::OutOfFuel,
+            8 => ErrorKind::DeadlineExceeded,
+            9 => ErrorKind::ResourceLimit,
+            10 => ErrorKind::Unsupported,
+            11 => ErrorKind::Internal,
+            12 => ErrorKind::VersionMismatch,
+            other => ErrorKind::Unknown(other),
+        }
+    }
+}
+
+impl From<ErrorKind> for u16 {
+    fn from(kind: ErrorKind) -> u16 {
+        kind.code()
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Unknown(code) => write!(f, "unknown({code})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// An error the server sent back for one request (or for the connection).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct RemoteError {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// For [`ErrorKind::Trap`]: the trap code in snake_case, e.g.
+    /// `integer_division_by_zero`, `stack_overflow`, `unreachable`.
+    pub trap: Option<String>,
+    /// A message for people.
+    pub message: String,
+}
+
+impl RemoteError {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        RemoteError {
+            kind,
+            trap: None,
+            message: message.into(),
+        }
+    }
+
+    /// A trap with its code.
+    pub fn trap(code: impl Into<String>, message: impl Into<String>) -> Self {
+        RemoteError {
+            kind: ErrorKind::Trap,
+            trap: Some(code.into()),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_survive() {
+        for code in 1..=12u16 {
+            assert_eq!(ErrorKind::from(code).code(), code);
+            assert!(!matches!(ErrorKind::from(code), ErrorKind::Unknown(_)));
+        }
+        assert_eq!(ErrorKind::from(999), ErrorKind::Unknown(999));
+        assert_eq!(ErrorKind::Unknown(999).code(), 999);
+    }
+}

@@ -1,0 +1,40 @@
+//! The Sandcall wire protocol, shared by the server and the client.
+//!
+//! A connection is a TCP stream of length-prefixed frames. Each frame holds a
+//! request id (8 bytes, big endian) followed by one bincode-encoded message.
+//! The client opens with a [`Hello`]; the server answers with a [`Welcome`] or
+//! an error. After that every [`Request`] carries an id chosen by the client and
+//! the server's answer (a [`Response`] or a [`RemoteError`]) echoes it, so a
+//! client may pipeline as many requests as it likes.
+//!
+//! Every enum here only ever grows at its end, so older peers keep decoding the
+//! variants they know; error kinds travel as numeric codes for the same reason.
+//!
+//! # Layout
+//! - [`codec`]: framing (bytes ↔ id + message) with a bounded frame length.
+//! - [`message`]: handshake, requests and responses.
+//! - [`value`]: the value model (wasm values with exact bits) and value types.
+//! - [`error`]: structured error kinds and the remote error type.
+//! - [`info`]: what the server reports about itself and about instances.
+//! - [`limits`]: the limits a server enforces, as reported to clients.
+
+pub mod codec;
+pub mod error;
+pub mod info;
+pub mod limits;
+pub mod message;
+pub mod value;
+
+pub use codec::{CodecError, DEFAULT_MAX_FRAME, MessageCodec};
+pub use error::{ErrorKind, RemoteError};
+pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
+pub use limits::Limits;
+pub use message::{
+    Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, Mode, PROTOCOL_VERSION, Request,
+    Response, Welcome,
+};
+pub use value::{FuncType, RefKind, ValType, Value};
+
+/// The id the server uses for errors that belong to no request (a frame it
+/// could not read at all). Clients number their requests from 1.
+pub const CONNECTION_ID: u64 = 0;

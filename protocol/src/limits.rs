@@ -1,0 +1,32 @@
+//! The limits a server enforces, reported to clients in the handshake and by `info`.
+
+use serde::{Deserialize, Serialize};
+
+/// Effective limits of a server (and, for the per-call ones, of a mode).
+///
+/// `None` means "no limit" (only in unrestricted mode).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Fuel given to a call that does not ask for any.
+    pub default_fuel: Option<u64>,
+    /// The most fuel a client may ask for one call.
+    pub max_fuel: Option<u64>,
+    /// Wall-clock deadline of a call that does not ask for one, in ms.
+    pub default_deadline_ms: u64,
+    /// The longest deadline a client may ask for, in ms.
+    pub max_deadline_ms: u64,
+    /// Bytes one linear memory may grow to.
+    pub memory_bytes: Option<u64>,
+    /// Elements one table may grow to.
+    pub table_elements: Option<u64>,
+    /// Live instances one connection may hold.
+    pub instances_per_connection: u32,
+    /// Largest module (binary or text) accepted by `execute`, in bytes.
+    pub module_bytes: u64,
+    /// Connections served at once; more wait for a free slot.
+    pub connections: u32,
+    /// Largest frame either end accepts, in bytes.
+    pub frame_bytes: u64,
+    /// Native stack the guest may use, in bytes.
+    pub wasm_stack_bytes: u64,
+}

@@ -1,0 +1,149 @@
+//! Handshake, requests and responses.
+
+use crate::info::{InstanceInfo, ServerInfo};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks. A server refuses any other.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// How a connection's guests are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Mode {
+    /// Fuel, deadlines, memory caps, and no host capability. The default.
+    #[default]
+    Sandboxed,
+    /// No limits beyond wasm's own; only if the server allows it.
+    Unrestricted,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Sandboxed => "sandboxed",
+            Mode::Unrestricted => "unrestricted",
+        })
+    }
+}
+
+/// The client's first frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol_version: u32,
+    /// Free text naming the client, for the server's logs.
+    pub client: String,
+    pub mode: Mode,
+}
+
+/// The server's answer to a [`Hello`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub info: ServerInfo,
+}
+
+/// Upload a module and instantiate it under `name`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execute {
+    pub name: String,
+    /// A wasm binary or WAT text.
+    pub module: Vec<u8>,
+    /// Replace an instance of the same name instead of failing.
+    pub replace: bool,
+}
+
+/// Call an exported function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eval {
+    pub name: String,
+    pub export: String,
+    pub args: Vec<Value>,
+    /// Fuel for this call (default: the server's default fuel).
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline for this call in ms (default: the server's).
+    pub deadline_ms: Option<u64>,
+}
+
+/// The results of a call and what it cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalResult {
+    pub results: Vec<Value>,
+    /// Fuel the call used (0 where fuel is off).
+    pub fuel_used: u64,
+    /// Nanoseconds spent inside the guest call, measured on the server.
+    pub guest_ns: u64,
+}
+
+/// Read bytes of an exported linear memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryRead {
+    pub name: String,
+    /// The memory export (default: the instance's first exported memory).
+    pub memory: Option<String>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Write bytes into an exported linear memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryWrite {
+    pub name: String,
+    /// The memory export (default: the instance's first exported memory).
+    pub memory: Option<String>,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A request. New kinds are only ever appended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Server version, mode, limits and features.
+    Info,
+    Execute(Execute),
+    Eval(Eval),
+    /// List this connection's instances.
+    Namespace,
+    /// Remove an instance from the namespace.
+    Drop {
+        name: String,
+    },
+    GetGlobal {
+        name: String,
+        global: String,
+    },
+    SetGlobal {
+        name: String,
+        global: String,
+        value: Value,
+    },
+    ReadMemory(MemoryRead),
+    WriteMemory(MemoryWrite),
+    /// Let later uploads of this connection import `name`'s exports from
+    /// module name `as_name`.
+    Register {
+        name: String,
+        as_name: String,
+    },
+    /// Compile and validate a module without instantiating it.
+    Validate {
+        module: Vec<u8>,
+    },
+}
+
+/// A successful answer. New kinds are only ever appended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    Info(ServerInfo),
+    Executed(InstanceInfo),
+    Evaluated(EvalResult),
+    Namespace(Vec<InstanceInfo>),
+    Dropped,
+    Global(Value),
+    GlobalSet,
+    Memory(Vec<u8>),
+    MemoryWritten,
+    Registered,
+    /// The module is valid; its hex SHA-256.
+    Valid {
+        module_hash: String,
+    },
+}

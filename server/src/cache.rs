@@ -1,0 +1,118 @@
+//! Compiled modules cached by the SHA-256 of the uploaded bytes and shared by
+//! every connection: uploading the same bytes again does not recompile.
+//!
+//! Modules are always compiled here from the client's wasm or WAT; bytes from
+//! a client are never deserialized as precompiled code.
+
+use crate::errors::invalid_module;
+use crate::store::StoreData;
+use sandcall_protocol::{ErrorKind, RemoteError};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use wasmtime::{Engine, InstancePre, Linker, Module};
+
+/// A compiled module and what is prepared once for it.
+pub struct CachedModule {
+    /// Hex SHA-256 of the uploaded bytes.
+    pub hash: String,
+    pub module: Module,
+    /// Ready to instantiate when the module imports nothing.
+    pub pre: Option<InstancePre<StoreData>>,
+}
+
+/// A bounded map from content hash to compiled module; the oldest entry goes
+/// first when it is full.
+pub struct ModuleCache {
+    engine: Engine,
+    capacity: usize,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<[u8; 32], Arc<CachedModule>>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl ModuleCache {
+    /// An empty cache for modules of `engine`, holding at most `capacity`.
+    pub fn new(engine: Engine, capacity: usize) -> Self {
+        ModuleCache {
+            engine,
+            capacity: capacity.max(1),
+            inner: Mutex::new(Entries::default()),
+        }
+    }
+
+    /// The compiled module for `bytes`, compiling it on a miss. Blocking: call
+    /// it off the async reactor.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidModule`] when the bytes are not a valid module,
+    /// [`ErrorKind::Unsupported`] for a component.
+    pub fn get_or_compile(&self, bytes: &[u8]) -> Result<Arc<CachedModule>, RemoteError> {
+        let key: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(hit) = self.lock().map.get(&key) {
+            return Ok(hit.clone());
+        }
+        if is_component(bytes) {
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                "this is a WebAssembly component; this server runs core modules only",
+            ));
+        }
+        let module = Module::new(&self.engine, bytes).map_err(invalid_module)?;
+        let pre = if module.imports().len() == 0 {
+            let linker = Linker::new(&self.engine);
+            Some(linker.instantiate_pre(&module).map_err(invalid_module)?)
+        } else {
+            None
+        };
+        let compiled = Arc::new(CachedModule {
+            hash: hex(&key),
+            module,
+            pre,
+        });
+        let mut entries = self.lock();
+        if !entries.map.contains_key(&key) {
+            if entries.map.len() >= self.capacity
+                && let Some(oldest) = entries.order.pop_front()
+            {
+                entries.map.remove(&oldest);
+            }
+            entries.order.push_back(key);
+            entries.map.insert(key, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// How many modules are cached.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // The map stays consistent even if a holder panicked: recover it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether `bytes` is a component (binary header layer 1, or WAT text that
+/// starts with `(component`).
+pub fn is_component(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\0asm") {
+        return bytes.len() >= 8 && bytes[6..8] == [1, 0];
+    }
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
+    text.trim_start().starts_with("(component")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,127 @@
+//! Between protocol values and types and wasmtime's, checking every argument
+//! against the function's signature.
+
+use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value};
+use wasmtime::{AsContext, AsContextMut, ExternRef, HeapType, Val};
+
+/// The protocol spelling of a wasmtime value type.
+pub fn val_type(ty: &wasmtime::ValType) -> ValType {
+    match ty {
+        wasmtime::ValType::I32 => ValType::I32,
+        wasmtime::ValType::I64 => ValType::I64,
+        wasmtime::ValType::F32 => ValType::F32,
+        wasmtime::ValType::F64 => ValType::F64,
+        wasmtime::ValType::V128 => ValType::V128,
+        wasmtime::ValType::Ref(r) => match (r.is_nullable(), r.heap_type()) {
+            (true, HeapType::Func) => ValType::FuncRef,
+            (true, HeapType::Extern) => ValType::ExternRef,
+            _ => ValType::OtherRef(r.to_string()),
+        },
+    }
+}
+
+/// The protocol spelling of a function signature.
+pub fn func_type(ty: &wasmtime::FuncType) -> FuncType {
+    FuncType {
+        params: ty.params().map(|t| val_type(&t)).collect(),
+        results: ty.results().map(|t| val_type(&t)).collect(),
+    }
+}
+
+/// Convert `value` to a wasmtime value of type `expected`.
+///
+/// `what` names the value in errors (e.g. "argument 2 of `add`").
+///
+/// # Errors
+/// [`ErrorKind::BadRequest`] when the value does not have the expected type,
+/// [`ErrorKind::Unsupported`] for values a client cannot create (a non-null funcref).
+pub fn to_val(
+    mut store: impl AsContextMut,
+    value: &Value,
+    expected: &wasmtime::ValType,
+    what: &dyn Fn() -> String,
+) -> Result<Val, RemoteError> {
+    let mismatch = || {
+        RemoteError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "{}: expected {}, got {} ({})",
+                what(),
+                val_type(expected),
+                value.ty(),
+                value
+            ),
+        )
+    };
+    let ref_heap = match expected {
+        wasmtime::ValType::Ref(r) => Some((r.is_nullable(), r.heap_type().top())),
+        _ => None,
+    };
+    Ok(match (value, expected) {
+        (Value::I32(v), wasmtime::ValType::I32) => Val::I32(*v),
+        (Value::I64(v), wasmtime::ValType::I64) => Val::I64(*v),
+        (Value::F32(bits), wasmtime::ValType::F32) => Val::F32(*bits),
+        (Value::F64(bits), wasmtime::ValType::F64) => Val::F64(*bits),
+        (Value::V128(v), wasmtime::ValType::V128) => Val::V128((*v).into()),
+        (Value::NullRef(RefKind::Func), _) if matches!(ref_heap, Some((true, HeapType::Func))) => {
+            Val::FuncRef(None)
+        }
+        (Value::NullRef(RefKind::Extern), _)
+            if matches!(ref_heap, Some((true, HeapType::Extern))) =>
+        {
+            Val::ExternRef(None)
+        }
+        (Value::ExternRef(n), _) if matches!(ref_heap, Some((_, HeapType::Extern))) => {
+            let r = ExternRef::new(store.as_context_mut(), *n)
+                .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
+            Val::ExternRef(Some(r))
+        }
+        (Value::FuncRef, _) => {
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: a non-null funcref cannot be sent to the server",
+                    what()
+                ),
+            ));
+        }
+        _ => return Err(mismatch()),
+    })
+}
+
+/// Convert a wasmtime value to its protocol form.
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] for references that cannot cross the wire (GC objects).
+pub fn from_val(store: impl AsContext, val: &Val) -> Result<Value, RemoteError> {
+    Ok(match val {
+        Val::I32(v) => Value::I32(*v),
+        Val::I64(v) => Value::I64(*v),
+        Val::F32(bits) => Value::F32(*bits),
+        Val::F64(bits) => Value::F64(*bits),
+        Val::V128(v) => Value::V128(v.as_u128()),
+        Val::FuncRef(None) => Value::NullRef(RefKind::Func),
+        Val::FuncRef(Some(_)) => Value::FuncRef,
+        Val::ExternRef(None) => Value::NullRef(RefKind::Extern),
+        Val::ExternRef(Some(r)) => {
+            let data = r
+                .data(store.as_context())
+                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            match data.and_then(|d| d.downcast_ref::<u32>()) {
+                Some(n) => Value::ExternRef(*n),
+                None => {
+                    return Err(RemoteError::new(
+                        ErrorKind::Unsupported,
+                        "an externref not made by a client cannot be sent back",
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                "GC references (anyref, exnref …) cannot cross the wire",
+            ));
+        }
+    })
+}

@@ -1,0 +1,264 @@
+//! One named instance in a namespace and everything a client can do to it:
+//! call its functions, read and write its globals and memories, describe it.
+
+use crate::cache::CachedModule;
+use crate::convert::{from_val, func_type, to_val, val_type};
+use crate::errors::{Budget, guest_error};
+use crate::runtime::Runtime;
+use crate::store::StoreGroup;
+use sandcall_protocol::{
+    ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
+};
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::{AsContext, AsContextMut, Extern, Memory, Mutability, RootScope, Val};
+
+/// An instance, the store it lives in and what it has cost so far.
+pub struct Entry {
+    pub group: StoreGroup,
+    pub instance: wasmtime::Instance,
+    pub module: Arc<CachedModule>,
+    pub fuel_used: u64,
+}
+
+fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
+    RemoteError::new(
+        ErrorKind::NotFound,
+        format!("instance `{name}` has no {what} export named `{export}`"),
+    )
+}
+
+impl Entry {
+    /// Call `export` with `args` under `budget`. Blocking: it runs guest code.
+    ///
+    /// # Errors
+    /// Not found, bad arguments, traps, fuel and deadline errors.
+    pub fn call(
+        &mut self,
+        name: &str,
+        export: &str,
+        args: &[Value],
+        budget: Budget,
+    ) -> Result<EvalResult, RemoteError> {
+        let mut store = self.group.lock();
+        let Some(func) = self.instance.get_func(&mut *store, export) else {
+            return Err(match self.instance.get_export(&mut *store, export) {
+                Some(_) => RemoteError::new(
+                    ErrorKind::BadRequest,
+                    format!("export `{export}` of `{name}` is not a function"),
+                ),
+                None => not_found(name, "function", export),
+            });
+        };
+        let ty = func.ty(&*store);
+        if ty.params().len() != args.len() {
+            return Err(RemoteError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "`{export}` takes {} argument(s), {}; got {}",
+                    ty.params().len(),
+                    func_type(&ty),
+                    args.len()
+                ),
+            ));
+        }
+        let fuel = budget.fuel.unwrap_or(u64::MAX);
+        store
+            .set_fuel(fuel)
+            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+        store.set_epoch_deadline(Runtime::deadline_ticks(budget.deadline_ms));
+        let mut scope = RootScope::new(&mut *store);
+        let mut params = Vec::with_capacity(args.len());
+        for (i, (arg, expected)) in args.iter().zip(ty.params()).enumerate() {
+            let what = || format!("argument {} of `{export}`", i + 1);
+            params.push(to_val(&mut scope, arg, &expected, &what)?);
+        }
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        let start = Instant::now();
+        let outcome = func.call(&mut scope, &params, &mut results);
+        let guest_ns = start.elapsed().as_nanos() as u64;
+        let fuel_used = fuel - scope.as_context().get_fuel().unwrap_or(0);
+        self.fuel_used = self.fuel_used.saturating_add(fuel_used);
+        if let Err(e) = outcome {
+            let refusal = scope.as_context_mut().data_mut().take_refusal();
+            return Err(guest_error(e, budget, refusal));
+        }
+        let results = results
+            .iter()
+            .map(|v| from_val(&scope, v))
+            .collect::<Result<_, _>>()?;
+        Ok(EvalResult {
+            results,
+            fuel_used,
+            guest_ns,
+        })
+    }
+
+    /// The value of global `global`.
+    ///
+    /// # Errors
+    /// Not found, or a value that cannot cross the wire.
+    pub fn get_global(&self, name: &str, global: &str) -> Result<Value, RemoteError> {
+        let mut store = self.group.lock();
+        let g = self
+            .instance
+            .get_global(&mut *store, global)
+            .ok_or_else(|| not_found(name, "global", global))?;
+        let mut scope = RootScope::new(&mut *store);
+        let val = g.get(&mut scope);
+        from_val(&scope, &val)
+    }
+
+    /// Set mutable global `global` to `value`.
+    ///
+    /// # Errors
+    /// Not found, immutable, or a value of the wrong type.
+    pub fn set_global(&self, name: &str, global: &str, value: &Value) -> Result<(), RemoteError> {
+        let mut store = self.group.lock();
+        let g = self
+            .instance
+            .get_global(&mut *store, global)
+            .ok_or_else(|| not_found(name, "global", global))?;
+        let ty = g.ty(&*store);
+        if ty.mutability() != Mutability::Var {
+            return Err(RemoteError::new(
+                ErrorKind::BadRequest,
+                format!("global `{global}` of `{name}` is immutable"),
+            ));
+        }
+        let mut scope = RootScope::new(&mut *store);
+        let what = || format!("global `{global}`");
+        let val = to_val(&mut scope, value, ty.content(), &what)?;
+        g.set(&mut scope, val)
+            .map_err(|e| RemoteError::new(ErrorKind::BadRequest, format!("{e:#}")))
+    }
+
+    /// Read `len` bytes at `offset` of a memory (default: the first exported one).
+    ///
+    /// # Errors
+    /// Not found, or a range outside the memory.
+    pub fn read_memory(
+        &self,
+        name: &str,
+        memory: Option<&str>,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, RemoteError> {
+        let store = &mut *self.group.lock();
+        let mem = self.memory(store, name, memory)?;
+        let data = mem.data(&*store);
+        let range = checked_range(offset, len, data.len())?;
+        Ok(data[range].to_vec())
+    }
+
+    /// Write `bytes` at `offset` of a memory (default: the first exported one).
+    ///
+    /// # Errors
+    /// Not found, or a range outside the memory.
+    pub fn write_memory(
+        &self,
+        name: &str,
+        memory: Option<&str>,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), RemoteError> {
+        let store = &mut *self.group.lock();
+        let mem = self.memory(store, name, memory)?;
+        let data = mem.data_mut(&mut *store);
+        let range = checked_range(offset, bytes.len() as u64, data.len())?;
+        data[range].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn memory(
+        &self,
+        store: &mut wasmtime::Store<crate::store::StoreData>,
+        name: &str,
+        memory: Option<&str>,
+    ) -> Result<Memory, RemoteError> {
+        match memory {
+            Some(m) => self
+                .instance
+                .get_memory(&mut *store, m)
+                .ok_or_else(|| not_found(name, "memory", m)),
+            None => self
+                .instance
+                .exports(&mut *store)
+                .find_map(|e| e.into_memory())
+                .ok_or_else(|| {
+                    RemoteError::new(
+                        ErrorKind::NotFound,
+                        format!("instance `{name}` exports no memory"),
+                    )
+                }),
+        }
+    }
+
+    /// Describe the instance for `namespace` and `execute`.
+    pub fn describe(&self, name: &str, registered_as: Vec<String>) -> InstanceInfo {
+        let store = &mut *self.group.lock();
+        let externs: Vec<(String, Extern)> = self
+            .instance
+            .exports(&mut *store)
+            .map(|e| (e.name().to_string(), e.into_extern()))
+            .collect();
+        let mut memory_bytes = 0;
+        let exports = externs
+            .into_iter()
+            .map(|(export, ext)| {
+                let kind = match ext {
+                    Extern::Func(f) => ExportKind::Func(func_type(&f.ty(&*store))),
+                    Extern::Global(g) => {
+                        let ty = g.ty(&*store);
+                        ExportKind::Global {
+                            ty: val_type(ty.content()),
+                            mutable: ty.mutability() == Mutability::Var,
+                        }
+                    }
+                    Extern::Memory(m) => {
+                        memory_bytes += m.data_size(&*store) as u64;
+                        ExportKind::Memory {
+                            pages: m.size(&*store),
+                            max_pages: m.ty(&*store).maximum(),
+                        }
+                    }
+                    Extern::Table(t) => {
+                        let ty = t.ty(&*store);
+                        ExportKind::Table {
+                            element: val_type(&wasmtime::ValType::Ref(ty.element().clone())),
+                            size: t.size(&*store),
+                            max: ty.maximum(),
+                        }
+                    }
+                    other => ExportKind::Other(format!("{other:?}")),
+                };
+                ExportInfo { name: export, kind }
+            })
+            .collect();
+        InstanceInfo {
+            name: name.to_string(),
+            kind: InstanceKind::Core,
+            module_hash: self.module.hash.clone(),
+            exports,
+            memory_bytes,
+            fuel_used: self.fuel_used,
+            registered_as,
+        }
+    }
+}
+
+/// `offset..offset+len` if it lies inside a memory of `size` bytes.
+fn checked_range(
+    offset: u64,
+    len: u64,
+    size: usize,
+) -> Result<std::ops::Range<usize>, RemoteError> {
+    let end = offset.checked_add(len).filter(|&end| end <= size as u64);
+    match end {
+        Some(end) => Ok(offset as usize..end as usize),
+        None => Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!("bytes {offset}..{offset}+{len} lie outside the memory's {size} bytes"),
+        )),
+    }
+}

@@ -1,0 +1,30 @@
+//! `sandcall-server`: runs WebAssembly that clients upload, under fuel,
+//! memory and wall-clock limits, keeping each client's instances in its own
+//! namespace (RPyC classic mode, without giving the server away).
+//!
+//! # Layout
+//! - [`server`]: the listener, connection limit and graceful shutdown;
+//!   [`EmbeddedServer`] runs one inside another program.
+//! - [`connection`]: one client: handshake, request loop, blocking pool.
+//! - [`session`]: the commands, applied to a connection's namespace.
+//! - [`namespace`]: named instances, registrations, instantiation.
+//! - [`instance`]: calls, globals and memories of one instance.
+//! - [`store`]: a wasmtime store with its limiter.
+//! - [`runtime`]: the engine, its epoch ticker and its module cache ([`cache`]).
+//! - [`convert`], [`errors`]: values and errors between wasmtime and the protocol.
+//! - [`config`]: every limit, with defaults and command-line flags.
+
+pub mod cache;
+pub mod config;
+pub mod connection;
+pub mod convert;
+pub mod errors;
+pub mod instance;
+pub mod namespace;
+pub mod runtime;
+pub mod server;
+pub mod session;
+pub mod store;
+
+pub use config::LimitConfig;
+pub use server::{EmbeddedServer, ServerConfig, ServerError, run};

@@ -1,0 +1,73 @@
+//! `sandcall-server`: listen for Sandcall clients.
+
+use anyhow::Context;
+use clap::Parser;
+use sandcall_server::{LimitConfig, ServerConfig};
+use std::io::Write;
+use tokio_util::sync::CancellationToken;
+
+/// Serve WebAssembly remote execution: clients upload modules, the server runs
+/// them sandboxed (fuel, memory, deadline, no host access) and keeps the
+/// instances in each client's namespace until it disconnects.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address to listen on. Port 0 picks a free port; the real address is
+    /// printed as `listening on ADDR`.
+    #[arg(long, default_value = "127.0.0.1:18812")]
+    listen: String,
+    #[command(flatten)]
+    limits: LimitConfig,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SANDCALL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("while binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("listening on {addr}");
+    std::io::stdout().flush()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let config = ServerConfig {
+        limits: args.limits,
+    };
+    sandcall_server::run(listener, config, shutdown)
+        .await
+        .context("while serving")?;
+    Ok(())
+}
+
+/// Cancel `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("signal received, stopping");
+    shutdown.cancel();
+}

@@ -1,0 +1,117 @@
+//! The listener: accepts connections up to the limit and serves each in its
+//! own task until shutdown.
+
+use crate::config::LimitConfig;
+use crate::connection;
+use crate::runtime::Runtime;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Everything a server is started with, besides its listener.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    pub limits: LimitConfig,
+}
+
+/// Errors starting a server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("cannot build the wasm engine: {0}")]
+    Engine(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serve `listener` until `shutdown` is cancelled, then let every connection
+/// finish the request it is running and return.
+///
+/// # Errors
+/// When the engine cannot be built.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let runtime = Runtime::sandboxed(config.limits.clone())
+        .map_err(|e| ServerError::Engine(format!("{e:#}")))?;
+    let slots = Arc::new(Semaphore::new(config.limits.connections.max(1) as usize));
+    let tasks = TaskTracker::new();
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, then go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let runtime = runtime.clone();
+        let shutdown = shutdown.child_token();
+        tasks.spawn(async move {
+            connection::serve(socket, runtime, shutdown).await;
+            drop(permit);
+        });
+    }
+    tracing::info!("shutting down; waiting for {} connection(s)", tasks.len());
+    tasks.close();
+    tasks.wait().await;
+    Ok(())
+}
+
+/// A server running inside this process, on a port of its own.
+pub struct EmbeddedServer {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl EmbeddedServer {
+    /// Start a server on `127.0.0.1:0` in the current tokio runtime.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start(config: ServerConfig) -> Result<EmbeddedServer, ServerError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(listener, config, shutdown.clone()));
+        Ok(EmbeddedServer {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop it and wait until every connection has ended.
+    ///
+    /// # Errors
+    /// What the server failed with, if it failed.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        self.shutdown.cancel();
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(ServerError::Engine(format!("server task failed: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The commands: one connection's requests applied to its namespace.
+
+use crate::errors::Budget;
+use crate::namespace::Namespace;
+use crate::runtime::{FEATURES, Runtime, WASMTIME_VERSION};
+use sandcall_protocol::{
+    ErrorKind, Eval, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
+};
+use std::sync::Arc;
+
+/// A client's session: its mode and its namespace.
+pub struct Session {
+    mode: Mode,
+    namespace: Namespace,
+}
+
+impl Session {
+    /// A new session on `runtime`.
+    pub fn new(runtime: Arc<Runtime>, mode: Mode) -> Self {
+        Session {
+            mode,
+            namespace: Namespace::new(runtime),
+        }
+    }
+
+    /// What the server reports about itself to this session.
+    pub fn info(&self) -> ServerInfo {
+        let runtime = self.namespace.runtime();
+        ServerInfo {
+            server_version: env!("CARGO_PKG_VERSION").to_string(),
+            wasmtime_version: WASMTIME_VERSION.to_string(),
+            protocol_version: PROTOCOL_VERSION,
+            mode: self.mode,
+            limits: runtime.limits().report(),
+            features: FEATURES.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    /// Whether `request` may run guest code (or compile), and so must run off
+    /// the async reactor.
+    pub fn is_blocking(request: &Request) -> bool {
+        matches!(
+            request,
+            Request::Execute(_) | Request::Eval(_) | Request::Validate { .. }
+        )
+    }
+
+    /// Apply one request. Blocking for the requests [`Session::is_blocking`] names.
+    ///
+    /// # Errors
+    /// Whatever the request fails with, as a protocol error.
+    pub fn handle(&mut self, request: Request) -> Result<Response, RemoteError> {
+        let ns = &mut self.namespace;
+        match request {
+            Request::Info => Ok(Response::Info(self.info())),
+            Request::Execute(x) => ns
+                .execute(&x.name, &x.module, x.replace)
+                .map(Response::Executed),
+            Request::Eval(eval) => {
+                let budget = self.budget(&eval)?;
+                let entry = self.namespace.get(&eval.name)?;
+                entry
+                    .call(&eval.name, &eval.export, &eval.args, budget)
+                    .map(Response::Evaluated)
+            }
+            Request::Namespace => Ok(Response::Namespace(ns.list())),
+            Request::Drop { name } => ns.drop_instance(&name).map(|()| Response::Dropped),
+            Request::GetGlobal { name, global } => ns
+                .get(&name)?
+                .get_global(&name, &global)
+                .map(Response::Global),
+            Request::SetGlobal {
+                name,
+                global,
+                value,
+            } => ns
+                .get(&name)?
+                .set_global(&name, &global, &value)
+                .map(|()| Response::GlobalSet),
+            Request::ReadMemory(r) => {
+                let most = ns.runtime().limits().frame_bytes.saturating_sub(64);
+                if r.len > most {
+                    return Err(RemoteError::new(
+                        ErrorKind::ResourceLimit,
+                        format!("cannot read {} bytes at once: a frame holds {most}", r.len),
+                    ));
+                }
+                ns.get(&r.name)?
+                    .read_memory(&r.name, r.memory.as_deref(), r.offset, r.len)
+                    .map(Response::Memory)
+            }
+            Request::WriteMemory(w) => ns
+                .get(&w.name)?
+                .write_memory(&w.name, w.memory.as_deref(), w.offset, &w.bytes)
+                .map(|()| Response::MemoryWritten),
+            Request::Register { name, as_name } => {
+                ns.register(&name, &as_name).map(|()| Response::Registered)
+            }
+            Request::Validate { module } => {
+                let limit = ns.runtime().limits().module_bytes;
+                if module.len() as u64 > limit {
+                    return Err(RemoteError::new(
+                        ErrorKind::ResourceLimit,
+                        format!(
+                            "module of {} bytes exceeds the limit of {limit} bytes",
+                            module.len()
+                        ),
+                    ));
+                }
+                let compiled = ns.runtime().cache().get_or_compile(&module)?;
+                Ok(Response::Valid {
+                    module_hash: compiled.hash.clone(),
+                })
+            }
+        }
+    }
+
+    /// The fuel and deadline of a call: what it asked for, within the limits.
+    fn budget(&self, eval: &Eval) -> Result<Budget, RemoteError> {
+        let limits = self.namespace.runtime().limits();
+        let fuel = eval.fuel.unwrap_or(limits.fuel);
+        if fuel > limits.max_fuel {
+            return Err(RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "asked for {fuel} fuel; a call may have at most {}",
+                    limits.max_fuel
+                ),
+            ));
+        }
+        let deadline_ms = eval.deadline_ms.unwrap_or(limits.deadline_ms);
+        if deadline_ms == 0 || deadline_ms > limits.max_deadline_ms {
+            return Err(RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "asked for a deadline of {deadline_ms} ms; it must be 1 to {} ms",
+                    limits.max_deadline_ms
+                ),
+            ));
+        }
+        Ok(Budget {
+            fuel: Some(fuel),
+            deadline_ms,
+        })
+    }
+}

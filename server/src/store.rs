@@ -1,0 +1,116 @@
+//! A store group: one wasmtime [`Store`] with its limits in its data.
+//!
+//! Each uploaded instance gets a fresh store, except one that imports a
+//! registered instance: it must live in that instance's store, because wasm
+//! exports (a memory, a table) are shared live objects and wasmtime objects
+//! never cross stores. A group is freed when its last instance is dropped.
+
+use crate::config::LimitConfig;
+use crate::runtime::Runtime;
+use std::sync::{Arc, Mutex, MutexGuard};
+use wasmtime::{ResourceLimiter, Store};
+
+/// What every store carries: its resource limiter.
+pub struct StoreData {
+    limiter: Limiter,
+}
+
+impl StoreData {
+    /// Take the message of the last limit that was refused, if any.
+    pub fn take_refusal(&mut self) -> Option<String> {
+        self.limiter.refused.take()
+    }
+}
+
+/// Caps memory and table growth and remembers what it refused, so that the
+/// server can tell "limit reached" apart from other instantiation failures.
+struct Limiter {
+    memory_bytes: Option<usize>,
+    table_elements: Option<usize>,
+    instances: usize,
+    refused: Option<String>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        match self.memory_bytes {
+            Some(max) if desired > max => {
+                self.refused = Some(format!(
+                    "memory may not grow from {current} to {desired} bytes: the limit is {max} bytes"
+                ));
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        match self.table_elements {
+            Some(max) if desired > max => {
+                self.refused = Some(format!(
+                    "table may not grow from {current} to {desired} elements: the limit is {max}"
+                ));
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn memories(&self) -> usize {
+        self.instances.saturating_mul(4)
+    }
+
+    fn tables(&self) -> usize {
+        self.instances.saturating_mul(4)
+    }
+}
+
+/// A shared handle on a store. Calls lock it; one connection's requests run
+/// one at a time, so the lock is never contended in practice.
+#[derive(Clone)]
+pub struct StoreGroup(Arc<Mutex<Store<StoreData>>>);
+
+impl StoreGroup {
+    /// A fresh store with the runtime's limits, trapping at the epoch deadline.
+    pub fn new(runtime: &Runtime) -> StoreGroup {
+        let limits: &LimitConfig = runtime.limits();
+        let data = StoreData {
+            limiter: Limiter {
+                memory_bytes: usize::try_from(limits.memory_bytes).ok(),
+                table_elements: usize::try_from(limits.table_elements).ok(),
+                instances: limits.instances as usize,
+                refused: None,
+            },
+        };
+        let mut store = Store::new(runtime.engine(), data);
+        store.limiter(|data| &mut data.limiter);
+        store.epoch_deadline_trap();
+        StoreGroup(Arc::new(Mutex::new(store)))
+    }
+
+    /// Lock the store for a call.
+    pub fn lock(&self) -> MutexGuard<'_, Store<StoreData>> {
+        // A panic while holding the store cannot leave it half-updated in a
+        // way wasmtime does not already guard against: recover the guard.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether two handles name the same store.
+    pub fn same(&self, other: &StoreGroup) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
