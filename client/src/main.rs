@@ -131,29 +131,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let name = file
                 .file_stem()
                 .map_or("module".into(), |s| s.to_string_lossy().into_owned());
-            let mut eval = vec!["eval".to_string(), name.clone(), export];
-            eval.extend(args.iter().map(|a| a.to_string()));
+            // A literal `--` (end of options) is not an argument.
+            let mut words: Vec<String> = args;
+            if let Some(i) = words.iter().position(|w| w == "--") {
+                words.remove(i);
+            }
             if let Some(fuel) = fuel {
-                eval.extend(["--fuel".into(), fuel.to_string()]);
+                words.extend(["--fuel".into(), fuel.to_string()]);
             }
             if let Some(ms) = deadline_ms {
-                eval.extend(["--deadline-ms".into(), ms.to_string()]);
+                words.extend(["--deadline-ms".into(), ms.to_string()]);
             }
-            let lines = [
-                format!("execute {name} {}", quote(&file.to_string_lossy())),
-                eval.join(" "),
-            ];
-            let mut code = ExitCode::SUCCESS;
-            for line in lines {
-                match shell.run_line(&line).await {
-                    Ok(out) => print_output(&out),
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        code = ExitCode::FAILURE;
-                        break;
-                    }
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let outcome = match shell.execute_file(&name, &file, false).await {
+                Ok(_) => shell.eval(&name, &export, &words).await,
+                Err(e) => Err(e),
+            };
+            let code = match outcome {
+                Ok(out) => {
+                    print_output(&out);
+                    ExitCode::SUCCESS
                 }
-            }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
             code
         }
     };
@@ -212,14 +215,5 @@ async fn shell(mut shell: Shell) -> anyhow::Result<ExitCode> {
 fn print_output(out: &str) {
     if !out.is_empty() {
         println!("{out}");
-    }
-}
-
-/// Quote a path for the command line if it has spaces.
-fn quote(path: &str) -> String {
-    if path.contains(char::is_whitespace) {
-        format!("{path:?}")
-    } else {
-        path.to_string()
     }
 }

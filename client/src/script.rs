@@ -160,7 +160,19 @@ impl Shell {
             ["--replace"] => true,
             _ => return Err(usage(format!("unknown flags {flags:?} (only --replace)"))),
         };
-        let path = self.resolve(path);
+        self.execute_file(name, &self.resolve(path), replace).await
+    }
+
+    /// Upload the module at `path` as `name` (the `execute` command).
+    ///
+    /// # Errors
+    /// The file cannot be read, or the server refuses the module.
+    pub async fn execute_file(
+        &mut self,
+        name: &str,
+        path: &Path,
+        replace: bool,
+    ) -> Result<String, CommandError> {
         let bytes = std::fs::read(&path).map_err(|e| CommandError {
             kind: "io".into(),
             message: format!("cannot read {}: {e}", path.display()),
@@ -170,7 +182,11 @@ impl Shell {
         Ok(String::new())
     }
 
-    async fn eval(
+    /// Call `export` with arguments and flags as words (the `eval` command).
+    ///
+    /// # Errors
+    /// Bad arguments, or what the server refused.
+    pub async fn eval(
         &mut self,
         name: &str,
         export: &str,
