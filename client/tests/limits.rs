@@ -1,0 +1,376 @@
+//! Every limit holds against a hostile client, and the server keeps serving.
+
+mod common;
+
+use common::{TOOLS, connect, server, server_with};
+use futures_util::{SinkExt, StreamExt};
+use sandcall::{ClientError, ErrorKind, Eval, Request, Response, Value};
+use sandcall_protocol::codec::MessageCodec;
+use sandcall_protocol::{Hello, Mode, PROTOCOL_VERSION, RemoteError, Welcome};
+use sandcall_server::LimitConfig;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio_util::codec::Framed;
+
+fn eval(name: &str, export: &str, fuel: Option<u64>, deadline_ms: Option<u64>) -> Eval {
+    Eval {
+        name: name.into(),
+        export: export.into(),
+        args: vec![],
+        fuel,
+        deadline_ms,
+    }
+}
+
+#[tokio::test]
+async fn a_runaway_loop_is_stopped_by_fuel_and_the_instance_still_works() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let e = conn
+        .eval_with(eval("t", "spin", Some(5_000_000), Some(60_000)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
+    assert!(e.to_string().contains("5000000"), "{e}");
+    assert_eq!(
+        conn.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+    let ns = conn.namespace().await.unwrap();
+    assert!(ns[0].fuel_used >= 5_000_000);
+}
+
+#[tokio::test]
+async fn a_runaway_loop_is_stopped_by_the_deadline_and_the_instance_still_works() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let started = Instant::now();
+    let e = conn
+        .eval_with(eval("t", "spin", Some(50_000_000_000), Some(100)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded), "{e}");
+    // Stopped by the deadline, not by 50e9 units of fuel (tens of seconds).
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        conn.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+}
+
+#[tokio::test]
+async fn budgets_above_the_maximum_are_refused() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let max = conn.server_info().limits.max_fuel.unwrap();
+    let e = conn
+        .eval_with(eval("t", "bump", Some(max + 1), None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit));
+    let e = conn
+        .eval_with(eval("t", "bump", None, Some(0)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit));
+    assert_eq!(
+        conn.get_global("t", "counter").await.unwrap(),
+        Value::I32(10)
+    );
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_refused_at_the_limit() {
+    let limit = 4 << 20;
+    let server = server_with(LimitConfig {
+        memory_bytes: limit,
+        ..LimitConfig::default()
+    })
+    .await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let pages = conn.eval("t", "bomb", &[]).await.unwrap();
+    assert_eq!(pages, vec![Value::I32((limit / 65536) as i32)]);
+    let ns = conn.namespace().await.unwrap();
+    assert_eq!(ns[0].memory_bytes, limit);
+    // A module that asks for more than the limit up front is refused.
+    let big = r#"(module (memory 128))"#;
+    let e = conn.execute("big", big).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    assert!(e.to_string().contains(&limit.to_string()), "{e}");
+}
+
+#[tokio::test]
+async fn deep_recursion_traps_as_stack_exhaustion() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    for _ in 0..3 {
+        let e = conn
+            .eval("t", "recurse", &[Value::I64(0)])
+            .await
+            .unwrap_err();
+        let remote = e.remote().expect("a trap");
+        assert_eq!(remote.kind, ErrorKind::Trap);
+        assert_eq!(remote.trap.as_deref(), Some("stack_overflow"));
+    }
+    assert_eq!(
+        conn.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+}
+
+#[tokio::test]
+async fn instance_and_module_size_limits_hold() {
+    let server = server_with(LimitConfig {
+        instances: 3,
+        module_bytes: 4096,
+        ..LimitConfig::default()
+    })
+    .await;
+    let mut conn = connect(&server).await;
+    for name in ["a", "b", "c"] {
+        conn.execute(name, "(module)").await.unwrap();
+    }
+    let e = conn.execute("d", "(module)").await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit));
+    // Replacing does not need a new slot; dropping frees one.
+    conn.execute_with("a", "(module)", true).await.unwrap();
+    conn.drop_instance("b").await.unwrap();
+    conn.execute("d", "(module)").await.unwrap();
+    let big = format!("(module) ;; {}", "x".repeat(5000));
+    let e = conn.execute_with("a", big, true).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit));
+    assert!(e.to_string().contains("4096"), "{e}");
+}
+
+#[tokio::test]
+async fn a_second_client_is_served_while_the_first_runs_a_runaway_guest() {
+    let server = server().await;
+    let mut hostile = connect(&server).await;
+    hostile.execute("t", TOOLS).await.unwrap();
+    let spinning = tokio::spawn(async move {
+        hostile
+            .eval_with(eval("t", "spin", Some(50_000_000_000), Some(3_000)))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut polite = connect(&server).await;
+    polite.execute("t", TOOLS).await.unwrap();
+    for i in 0..50 {
+        let sum = polite
+            .eval("t", "add", &[Value::I32(i), Value::I32(1)])
+            .await
+            .unwrap();
+        assert_eq!(sum, vec![Value::I32(i + 1)]);
+    }
+    assert!(
+        !spinning.is_finished(),
+        "the polite client should finish while the guest still spins"
+    );
+    let e = spinning.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded));
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_with_their_ids() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let request = Request::Eval(Eval {
+            name: "t".into(),
+            export: "add".into(),
+            args: vec![Value::I32(i), Value::I32(i)],
+            fuel: None,
+            deadline_ms: None,
+        });
+        ids.push((conn.send(&request).await.unwrap(), i));
+    }
+    // A failing request in the middle of the pipeline gets its own error.
+    let bad = conn
+        .send(&Request::Drop {
+            name: "nobody".into(),
+        })
+        .await
+        .unwrap();
+    conn.flush().await.unwrap();
+    for (id, i) in ids {
+        let (got, reply) = conn.recv().await.unwrap();
+        assert_eq!(got, id);
+        match reply.unwrap() {
+            Response::Evaluated(r) => assert_eq!(r.results, vec![Value::I32(2 * i)]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let (got, reply) = conn.recv().await.unwrap();
+    assert_eq!(got, bad);
+    assert_eq!(reply.unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        conn.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+}
+
+/// A raw connection that has done the handshake, for sending bad frames.
+async fn raw_session(
+    server: &sandcall_server::EmbeddedServer,
+) -> Framed<tokio::net::TcpStream, MessageCodec> {
+    let socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let mut framed = Framed::new(socket, MessageCodec::default());
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client: "raw".into(),
+        mode: Mode::Sandboxed,
+    };
+    framed.send((1, &hello)).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    let welcome: Result<Welcome, RemoteError> = frame.decode().unwrap();
+    welcome.unwrap();
+    framed
+}
+
+type Reply = Result<Response, RemoteError>;
+
+#[tokio::test]
+async fn an_oversized_frame_is_answered_with_an_error_and_nothing_else_is_harmed() {
+    let server = server().await;
+    let mut bystander = connect(&server).await;
+    bystander.execute("t", TOOLS).await.unwrap();
+    let mut framed = raw_session(&server).await;
+    // Announce a 1 GiB frame; the server must not wait for or allocate it.
+    framed
+        .get_mut()
+        .write_all(&(1u32 << 30).to_be_bytes())
+        .await
+        .unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    assert_eq!(frame.id, 0);
+    let reply: Reply = frame.decode().unwrap();
+    let e = reply.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ResourceLimit);
+    assert!(e.message.contains("exceeds the limit"), "{}", e.message);
+    assert!(framed.next().await.is_none(), "the connection is closed");
+    assert_eq!(
+        bystander.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+    // A client whose own request is too large learns it before sending.
+    let mut conn = connect(&server).await;
+    let huge = vec![0u8; 65 << 20];
+    match conn.execute("h", huge).await {
+        Err(ClientError::Codec(e)) => assert!(e.to_string().contains("exceeds"), "{e}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_garbage_frame_is_answered_with_an_error_and_nothing_else_is_harmed() {
+    let server = server().await;
+    let mut bystander = connect(&server).await;
+    bystander.execute("t", TOOLS).await.unwrap();
+    let mut framed = raw_session(&server).await;
+    let mut garbage = Vec::new();
+    garbage.extend_from_slice(&12u32.to_be_bytes());
+    garbage.extend_from_slice(&77u64.to_be_bytes());
+    garbage.extend_from_slice(&[0xff, 0xee, 0xdd, 0xcc]);
+    framed.get_mut().write_all(&garbage).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    assert_eq!(frame.id, 77);
+    let reply: Reply = frame.decode().unwrap();
+    assert_eq!(reply.unwrap_err().kind, ErrorKind::BadRequest);
+    // The frame boundaries were intact, so the session goes on.
+    framed.send((78, &Request::Namespace)).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    assert_eq!(frame.id, 78);
+    let reply: Reply = frame.decode().unwrap();
+    assert_eq!(reply.unwrap(), Response::Namespace(vec![]));
+    // A frame too short to hold an id ends the connection, with an error first.
+    framed
+        .get_mut()
+        .write_all(&[0, 0, 0, 2, 1, 2])
+        .await
+        .unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    let reply: Reply = frame.decode().unwrap();
+    assert_eq!(reply.unwrap_err().kind, ErrorKind::BadRequest);
+    assert!(framed.next().await.is_none());
+    assert_eq!(
+        bystander.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_protocol_version_is_refused_in_the_handshake() {
+    let server = server().await;
+    let socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let mut framed = Framed::new(socket, MessageCodec::default());
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION + 1,
+        client: "future".into(),
+        mode: Mode::Sandboxed,
+    };
+    framed.send((1, &hello)).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    let welcome: Result<Welcome, RemoteError> = frame.decode().unwrap();
+    assert_eq!(welcome.unwrap_err().kind, ErrorKind::VersionMismatch);
+    assert!(framed.next().await.is_none());
+}
+
+#[tokio::test]
+async fn unrestricted_mode_is_not_offered_by_default() {
+    let server = server().await;
+    let options = sandcall::ConnectOptions {
+        mode: Mode::Unrestricted,
+        ..Default::default()
+    };
+    let e = sandcall::Connection::connect_with(server.addr(), options)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind(), Some(ErrorKind::Unsupported));
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let server = server_with(LimitConfig {
+        connections: 1,
+        ..LimitConfig::default()
+    })
+    .await;
+    let first = connect(&server).await;
+    let addr = server.addr();
+    let waiting = tokio::spawn(async move { sandcall::Connection::connect(addr).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the second connection must wait");
+    drop(first);
+    let mut second = waiting.await.unwrap().unwrap();
+    second.info().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_the_call_under_way() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let call = tokio::spawn(async move {
+        let r = conn
+            .eval_with(eval("t", "spin", Some(50_000_000_000), Some(300)))
+            .await;
+        (r, conn)
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.stop().await.unwrap();
+    let (result, mut conn) = call.await.unwrap();
+    // The call was finished and answered before the connection closed.
+    assert_eq!(
+        result.unwrap_err().kind(),
+        Some(ErrorKind::DeadlineExceeded)
+    );
+    assert!(conn.info().await.is_err());
+}
