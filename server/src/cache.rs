@@ -12,6 +12,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
+/// Uploads up to this size are hashed on the reactor (a few µs); larger ones
+/// on the blocking pool.
+const INLINE_HASH_BYTES: usize = 256 << 10;
+
 /// A compiled module and what is prepared once for it.
 pub struct CachedModule {
     /// Hex SHA-256 of the uploaded bytes.
@@ -53,8 +57,8 @@ impl ModuleCache {
     /// [`ErrorKind::Unsupported`] for a component.
     pub fn get_or_compile(&self, bytes: &[u8]) -> Result<Arc<CachedModule>, RemoteError> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(hit) = self.lock().map.get(&key) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.lookup(&key) {
+            return Ok(hit);
         }
         if is_component(bytes) {
             return Err(RemoteError::new(
@@ -85,6 +89,33 @@ impl ModuleCache {
             entries.map.insert(key, compiled.clone());
         }
         Ok(compiled)
+    }
+
+    /// The module compiled from bytes with SHA-256 `key`, if cached.
+    pub fn lookup(&self, key: &[u8; 32]) -> Option<Arc<CachedModule>> {
+        self.lock().map.get(key).cloned()
+    }
+
+    /// The compiled module for `bytes` without blocking the async reactor:
+    /// small uploads are hashed here, and anything that needs real work
+    /// (hashing a large upload, compiling) goes to the blocking pool.
+    ///
+    /// # Errors
+    /// As [`ModuleCache::get_or_compile`].
+    pub async fn module(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+    ) -> Result<Arc<CachedModule>, RemoteError> {
+        if bytes.len() <= INLINE_HASH_BYTES {
+            let key: [u8; 32] = Sha256::digest(&bytes).into();
+            if let Some(hit) = self.lookup(&key) {
+                return Ok(hit);
+            }
+        }
+        let cache = self.clone();
+        tokio::task::spawn_blocking(move || cache.get_or_compile(&bytes))
+            .await
+            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("compiling failed: {e}")))?
     }
 
     /// How many modules are cached.

@@ -1,6 +1,6 @@
 //! Serving one client: the handshake, then requests in order, each answered
-//! with its id. Guest code runs on the blocking pool so that a spinning guest
-//! never holds up the reactor (and so other clients).
+//! with its id. Guest calls are async and yield every few hundred thousand
+//! units of fuel, so a spinning guest never holds up other clients.
 
 use crate::runtime::Runtime;
 use crate::session::Session;
@@ -59,13 +59,7 @@ pub async fn serve(socket: TcpStream, runtime: Arc<Runtime>, shutdown: Cancellat
         let reply = match frame.decode::<Request>() {
             Ok(request) => {
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
-                let (back, reply) = apply(session, request).await;
-                let Some(back) = back else {
-                    let _ = send(&mut transport, id, &reply).await;
-                    break;
-                };
-                session = back;
-                reply
+                session.handle(request).await
             }
             Err(e) => Err(RemoteError::new(
                 ErrorKind::BadRequest,
@@ -85,30 +79,6 @@ pub async fn serve(socket: TcpStream, runtime: Arc<Runtime>, shutdown: Cancellat
     }
     let _ = flush(&mut transport).await;
     tracing::info!(?peer, "session ended");
-}
-
-/// Apply a request, on the blocking pool if it may run guest code. Gives the
-/// session back, or `None` if it was lost to a panic (the connection then ends).
-async fn apply(
-    mut session: Session,
-    request: Request,
-) -> (Option<Session>, Result<Response, RemoteError>) {
-    if !Session::is_blocking(&request) {
-        let reply = session.handle(request);
-        return (Some(session), reply);
-    }
-    let task = tokio::task::spawn_blocking(move || {
-        let reply = session.handle(request);
-        (session, reply)
-    });
-    match task.await {
-        Ok((session, reply)) => (Some(session), reply),
-        Err(e) => {
-            tracing::error!("a request panicked: {e}");
-            let error = RemoteError::new(ErrorKind::Internal, "the server failed on this request");
-            (None, Err(error))
-        }
-    }
 }
 
 /// Read the client's hello and answer it.

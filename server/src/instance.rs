@@ -29,18 +29,19 @@ fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
 }
 
 impl Entry {
-    /// Call `export` with `args` under `budget`. Blocking: it runs guest code.
+    /// Call `export` with `args` under `budget`. The guest yields to the
+    /// scheduler every [`crate::store::YIELD_INTERVAL`] units of fuel.
     ///
     /// # Errors
     /// Not found, bad arguments, traps, fuel and deadline errors.
-    pub fn call(
+    pub async fn call(
         &mut self,
         name: &str,
         export: &str,
         args: &[Value],
         budget: Budget,
     ) -> Result<EvalResult, RemoteError> {
-        let mut store = self.group.lock();
+        let mut store = self.group.lock().await;
         let Some(func) = self.instance.get_func(&mut *store, export) else {
             return Err(match self.instance.get_export(&mut *store, export) {
                 Some(_) => RemoteError::new(
@@ -75,7 +76,7 @@ impl Entry {
         }
         let mut results = vec![Val::I32(0); ty.results().len()];
         let start = Instant::now();
-        let outcome = func.call(&mut scope, &params, &mut results);
+        let outcome = func.call_async(&mut scope, &params, &mut results).await;
         let guest_ns = start.elapsed().as_nanos() as u64;
         let fuel_used = fuel - scope.as_context().get_fuel().unwrap_or(0);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
@@ -98,8 +99,8 @@ impl Entry {
     ///
     /// # Errors
     /// Not found, or a value that cannot cross the wire.
-    pub fn get_global(&self, name: &str, global: &str) -> Result<Value, RemoteError> {
-        let mut store = self.group.lock();
+    pub async fn get_global(&self, name: &str, global: &str) -> Result<Value, RemoteError> {
+        let mut store = self.group.lock().await;
         let g = self
             .instance
             .get_global(&mut *store, global)
@@ -113,8 +114,13 @@ impl Entry {
     ///
     /// # Errors
     /// Not found, immutable, or a value of the wrong type.
-    pub fn set_global(&self, name: &str, global: &str, value: &Value) -> Result<(), RemoteError> {
-        let mut store = self.group.lock();
+    pub async fn set_global(
+        &self,
+        name: &str,
+        global: &str,
+        value: &Value,
+    ) -> Result<(), RemoteError> {
+        let mut store = self.group.lock().await;
         let g = self
             .instance
             .get_global(&mut *store, global)
@@ -137,14 +143,15 @@ impl Entry {
     ///
     /// # Errors
     /// Not found, or a range outside the memory.
-    pub fn read_memory(
+    pub async fn read_memory(
         &self,
         name: &str,
         memory: Option<&str>,
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>, RemoteError> {
-        let store = &mut *self.group.lock();
+        let mut guard = self.group.lock().await;
+        let store = &mut *guard;
         let mem = self.memory(store, name, memory)?;
         let data = mem.data(&*store);
         let range = checked_range(offset, len, data.len())?;
@@ -155,14 +162,15 @@ impl Entry {
     ///
     /// # Errors
     /// Not found, or a range outside the memory.
-    pub fn write_memory(
+    pub async fn write_memory(
         &self,
         name: &str,
         memory: Option<&str>,
         offset: u64,
         bytes: &[u8],
     ) -> Result<(), RemoteError> {
-        let store = &mut *self.group.lock();
+        let mut guard = self.group.lock().await;
+        let store = &mut *guard;
         let mem = self.memory(store, name, memory)?;
         let data = mem.data_mut(&mut *store);
         let range = checked_range(offset, bytes.len() as u64, data.len())?;
@@ -195,8 +203,9 @@ impl Entry {
     }
 
     /// Describe the instance for `namespace` and `execute`.
-    pub fn describe(&self, name: &str, registered_as: Vec<String>) -> InstanceInfo {
-        let store = &mut *self.group.lock();
+    pub async fn describe(&self, name: &str, registered_as: Vec<String>) -> InstanceInfo {
+        let mut guard = self.group.lock().await;
+        let store = &mut *guard;
         let externs: Vec<(String, Extern)> = self
             .instance
             .exports(&mut *store)

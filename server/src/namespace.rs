@@ -52,15 +52,14 @@ impl Namespace {
     }
 
     /// Compile (or find in the cache) and instantiate `bytes` under `name`.
-    /// Blocking: compiling and the start function take time.
     ///
     /// # Errors
     /// Name taken, too many instances, module too large or invalid, an import
     /// nobody grants, and any failure of the start function.
-    pub fn execute(
+    pub async fn execute(
         &mut self,
         name: &str,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         replace: bool,
     ) -> Result<InstanceInfo, RemoteError> {
         check_name(name)?;
@@ -91,19 +90,19 @@ impl Namespace {
                 ),
             ));
         }
-        let module = self.runtime.cache().get_or_compile(bytes)?;
-        let entry = self.instantiate(module)?;
+        let module = self.runtime.cache().module(bytes).await?;
+        let entry = self.instantiate(module).await?;
         if exists {
             self.remove(name);
         }
-        let info = entry.describe(name, Vec::new());
+        let info = entry.describe(name, Vec::new()).await;
         self.instances.insert(name.to_string(), entry);
         Ok(info)
     }
 
     /// Instantiate in a fresh store, or in the store of the registered
     /// instances it imports from.
-    fn instantiate(&self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
+    async fn instantiate(&self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
         let mut providers: Vec<(&str, &Entry)> = Vec::new();
         for import in module.module.imports() {
             let Some(provider) = self.registry.get(import.module()) else {
@@ -139,12 +138,12 @@ impl Namespace {
             fuel: Some(limits.fuel),
             deadline_ms: limits.deadline_ms,
         };
-        let mut store = group.lock();
+        let mut store = group.lock().await;
         let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
         store.set_fuel(limits.fuel).map_err(internal)?;
         store.set_epoch_deadline(Runtime::deadline_ticks(limits.deadline_ms));
         let instance = match (&module.pre, providers.is_empty()) {
-            (Some(pre), true) => pre.instantiate(&mut *store),
+            (Some(pre), true) => pre.instantiate_async(&mut *store).await,
             _ => {
                 let mut linker = Linker::new(self.runtime.engine());
                 for (as_name, entry) in &providers {
@@ -152,7 +151,7 @@ impl Namespace {
                         .instance(&mut *store, as_name, entry.instance)
                         .map_err(internal)?;
                 }
-                linker.instantiate(&mut *store, &module.module)
+                linker.instantiate_async(&mut *store, &module.module).await
             }
         };
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
@@ -203,19 +202,18 @@ impl Namespace {
     }
 
     /// Describe every instance.
-    pub fn list(&self) -> Vec<InstanceInfo> {
-        self.instances
-            .iter()
-            .map(|(name, entry)| {
-                let registered = self
-                    .registry
-                    .iter()
-                    .filter(|(_, target)| *target == name)
-                    .map(|(as_name, _)| as_name.clone())
-                    .collect();
-                entry.describe(name, registered)
-            })
-            .collect()
+    pub async fn list(&self) -> Vec<InstanceInfo> {
+        let mut list = Vec::with_capacity(self.instances.len());
+        for (name, entry) in &self.instances {
+            let registered = self
+                .registry
+                .iter()
+                .filter(|(_, target)| *target == name)
+                .map(|(as_name, _)| as_name.clone())
+                .collect();
+            list.push(entry.describe(name, registered).await);
+        }
+        list
     }
 }
 

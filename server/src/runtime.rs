@@ -34,7 +34,7 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 /// An engine, its epoch ticker and its module cache.
 pub struct Runtime {
     engine: Engine,
-    cache: ModuleCache,
+    cache: Arc<ModuleCache>,
     limits: LimitConfig,
 }
 
@@ -46,10 +46,14 @@ impl Runtime {
     /// When wasmtime rejects the configuration (e.g. a stack limit it cannot honour).
     pub fn sandboxed(limits: LimitConfig) -> wasmtime::Result<Arc<Runtime>> {
         let mut config = Config::new();
+        let wasm_stack = usize::try_from(limits.wasm_stack_bytes).unwrap_or(usize::MAX);
         config
             .consume_fuel(true)
             .epoch_interruption(true)
-            .max_wasm_stack(usize::try_from(limits.wasm_stack_bytes).unwrap_or(usize::MAX))
+            .max_wasm_stack(wasm_stack)
+            // Guests run on fibers (async calls); their stacks must hold the
+            // wasm stack plus room for the host functions wasmtime runs there.
+            .async_stack_size(wasm_stack.saturating_add(1 << 20))
             .wasm_multi_value(true)
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
@@ -61,7 +65,7 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine)?;
         Ok(Arc::new(Runtime {
-            cache: ModuleCache::new(engine.clone(), limits.cached_modules),
+            cache: Arc::new(ModuleCache::new(engine.clone(), limits.cached_modules)),
             engine,
             limits,
         }))
@@ -73,7 +77,7 @@ impl Runtime {
     }
 
     /// The compiled-module cache of this engine.
-    pub fn cache(&self) -> &ModuleCache {
+    pub fn cache(&self) -> &Arc<ModuleCache> {
         &self.cache
     }
 

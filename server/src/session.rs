@@ -36,38 +36,33 @@ impl Session {
         }
     }
 
-    /// Whether `request` may run guest code (or compile), and so must run off
-    /// the async reactor.
-    pub fn is_blocking(request: &Request) -> bool {
-        matches!(
-            request,
-            Request::Execute(_) | Request::Eval(_) | Request::Validate { .. }
-        )
-    }
-
-    /// Apply one request. Blocking for the requests [`Session::is_blocking`] names.
+    /// Apply one request. Guest code runs as an async call that yields to
+    /// the scheduler regularly; compiling runs on the blocking pool.
     ///
     /// # Errors
     /// Whatever the request fails with, as a protocol error.
-    pub fn handle(&mut self, request: Request) -> Result<Response, RemoteError> {
+    pub async fn handle(&mut self, request: Request) -> Result<Response, RemoteError> {
         let ns = &mut self.namespace;
         match request {
             Request::Info => Ok(Response::Info(self.info())),
             Request::Execute(x) => ns
-                .execute(&x.name, &x.module, x.replace)
+                .execute(&x.name, x.module, x.replace)
+                .await
                 .map(Response::Executed),
             Request::Eval(eval) => {
                 let budget = self.budget(&eval)?;
                 let entry = self.namespace.get(&eval.name)?;
                 entry
                     .call(&eval.name, &eval.export, &eval.args, budget)
+                    .await
                     .map(Response::Evaluated)
             }
-            Request::Namespace => Ok(Response::Namespace(ns.list())),
+            Request::Namespace => Ok(Response::Namespace(ns.list().await)),
             Request::Drop { name } => ns.drop_instance(&name).map(|()| Response::Dropped),
             Request::GetGlobal { name, global } => ns
                 .get(&name)?
                 .get_global(&name, &global)
+                .await
                 .map(Response::Global),
             Request::SetGlobal {
                 name,
@@ -76,6 +71,7 @@ impl Session {
             } => ns
                 .get(&name)?
                 .set_global(&name, &global, &value)
+                .await
                 .map(|()| Response::GlobalSet),
             Request::ReadMemory(r) => {
                 let most = ns.runtime().limits().frame_bytes.saturating_sub(64);
@@ -87,11 +83,13 @@ impl Session {
                 }
                 ns.get(&r.name)?
                     .read_memory(&r.name, r.memory.as_deref(), r.offset, r.len)
+                    .await
                     .map(Response::Memory)
             }
             Request::WriteMemory(w) => ns
                 .get(&w.name)?
                 .write_memory(&w.name, w.memory.as_deref(), w.offset, &w.bytes)
+                .await
                 .map(|()| Response::MemoryWritten),
             Request::Register { name, as_name } => {
                 ns.register(&name, &as_name).map(|()| Response::Registered)
@@ -107,7 +105,7 @@ impl Session {
                         ),
                     ));
                 }
-                let compiled = ns.runtime().cache().get_or_compile(&module)?;
+                let compiled = ns.runtime().cache().module(module).await?;
                 Ok(Response::Valid {
                     module_hash: compiled.hash.clone(),
                 })

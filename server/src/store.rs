@@ -7,8 +7,13 @@
 
 use crate::config::LimitConfig;
 use crate::runtime::Runtime;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard};
 use wasmtime::{ResourceLimiter, Store};
+
+/// Fuel between two yields of a running guest to the async scheduler (about
+/// 0.1 ms of guest code): the point where other connections get their turn.
+pub const YIELD_INTERVAL: u64 = 200_000;
 
 /// What every store carries: its resource limiter.
 pub struct StoreData {
@@ -80,7 +85,8 @@ impl ResourceLimiter for Limiter {
 }
 
 /// A shared handle on a store. Calls lock it; one connection's requests run
-/// one at a time, so the lock is never contended in practice.
+/// one at a time, so the lock is never contended in practice. It is an async
+/// lock because guest calls are awaited while holding it.
 #[derive(Clone)]
 pub struct StoreGroup(Arc<Mutex<Store<StoreData>>>);
 
@@ -99,14 +105,15 @@ impl StoreGroup {
         let mut store = Store::new(runtime.engine(), data);
         store.limiter(|data| &mut data.limiter);
         store.epoch_deadline_trap();
+        // Fuel is always on in this engine, so this cannot fail; if it did,
+        // calls would merely not yield.
+        let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
         StoreGroup(Arc::new(Mutex::new(store)))
     }
 
     /// Lock the store for a call.
-    pub fn lock(&self) -> MutexGuard<'_, Store<StoreData>> {
-        // A panic while holding the store cannot leave it half-updated in a
-        // way wasmtime does not already guard against: recover the guard.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    pub async fn lock(&self) -> MutexGuard<'_, Store<StoreData>> {
+        self.0.lock().await
     }
 
     /// Whether two handles name the same store.

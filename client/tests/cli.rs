@@ -1,0 +1,166 @@
+//! The `sandcall` command line, run as a user would, against an embedded server.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn sandcall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sandcall"))
+        .args(args)
+        .output()
+        .expect("sandcall runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh folder for this test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sandcall-cli-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+const ADD: &str = r#"(module
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "swap") (param f64 i64) (result i64 f64) local.get 1 local.get 0)
+  (func (export "spin") (loop br 0)))"#;
+
+#[test]
+fn the_seminar_script_runs_end_to_end() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seminar.sandcall");
+    let out = sandcall(&["--embedded", "run", script.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&"mode: sandboxed"), "{stdout}");
+    // incr_foo → 11, then get Foo → 11, get Bar → 42, then the sorted bytes.
+    let values: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.contains(':') && !l.starts_with(' '))
+        .collect();
+    assert_eq!(values[..3], ["11", "11", "42"], "{stdout}");
+    assert!(
+        lines.contains(&"01000000030000000500000009000000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("scores (core module"), "{stdout}");
+}
+
+#[test]
+fn run_stops_at_the_first_error_unless_keep_going() {
+    let dir = scratch("errors");
+    write(&dir, "add.wat", ADD);
+    let script = write(
+        &dir,
+        "script.sandcall",
+        "execute m add.wat\neval m nothing\neval m add 1 2\n",
+    );
+    let out = sandcall(&["--embedded", "run", script.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(":2: error: not-found: "), "{stderr}");
+    assert!(text(&out.stdout).is_empty(), "line 3 must not run");
+    let out = sandcall(&[
+        "--embedded",
+        "run",
+        "--keep-going",
+        script.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "an error still fails the run");
+    assert_eq!(text(&out.stdout).trim(), "3");
+}
+
+#[test]
+fn call_uploads_and_calls_once_with_wave_values() {
+    let dir = scratch("call");
+    let file = write(&dir, "add.wat", ADD);
+    let file = file.to_str().unwrap();
+    let out = sandcall(&["--embedded", "call", file, "add", "40", "2"]);
+    assert_eq!(text(&out.stdout).trim(), "42", "{}", text(&out.stderr));
+    let out = sandcall(&[
+        "--embedded",
+        "call",
+        file,
+        "swap",
+        "-1.5",
+        "-9223372036854775808",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "(-9223372036854775808, -1.5)");
+    let out = sandcall(&["--embedded", "call", file, "add", "1.5", "2"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("error: usage: `1.5` is not a i32"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sandcall(&["--embedded", "call", file, "spin", "--fuel", "1000"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("error: out-of-fuel: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn shell_reads_commands_from_standard_input() {
+    let dir = scratch("shell");
+    let file = write(&dir, "add.wat", ADD);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall"))
+        .args(["--embedded", "shell"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!(
+        "execute m {}\neval m add 20 22\neval m nothing\n# a comment\neval m add 1 1\nquit\n",
+        file.display()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), ["42", "2"]);
+    assert!(
+        text(&out.stderr).contains("error: not-found: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = sandcall(&["--help"]);
+    let help = text(&out.stdout);
+    for word in ["--embedded", "--server", "run", "shell", "call", "info"] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+    let out = sandcall(&["run", "--help"]);
+    assert!(text(&out.stdout).contains("execute NAME PATH"));
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    // Port 9 (discard) on loopback: nothing listens there in these sandboxes.
+    let out = sandcall(&["--server", "127.0.0.1:9", "info"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("error: connection: cannot connect to 127.0.0.1:9"),
+        "{}",
+        text(&out.stderr)
+    );
+}

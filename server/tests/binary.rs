@@ -1,0 +1,93 @@
+//! The `sandcall-server` binary: reports its real port, serves, stops on SIGTERM.
+
+use futures_util::{SinkExt, StreamExt};
+use sandcall_protocol::{
+    Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, Welcome,
+};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use tokio_util::codec::Framed;
+
+#[tokio::test]
+async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--fuel",
+            "12345",
+            "--instances",
+            "7",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+
+    let socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut framed = Framed::new(socket, MessageCodec::default());
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client: "binary test".into(),
+        mode: Mode::Sandboxed,
+    };
+    framed.send((1, &hello)).await.unwrap();
+    let welcome: Result<Welcome, RemoteError> =
+        framed.next().await.unwrap().unwrap().decode().unwrap();
+    let limits = welcome.unwrap().info.limits;
+    assert_eq!(limits.default_fuel, Some(12345));
+    assert_eq!(limits.instances_per_connection, 7);
+    framed.send((2, &Request::Namespace)).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    assert_eq!(frame.id, 2);
+    let reply: Result<Response, RemoteError> = frame.decode().unwrap();
+    assert_eq!(reply.unwrap(), Response::Namespace(vec![]));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The open session is closed by the shutdown, and the process exits cleanly.
+    assert!(framed.next().await.is_none());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn help_lists_every_limit() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--listen",
+        "--fuel",
+        "--max-fuel",
+        "--deadline-ms",
+        "--max-deadline-ms",
+        "--memory-bytes",
+        "--table-elements",
+        "--instances",
+        "--module-bytes",
+        "--connections",
+        "--frame-bytes",
+        "--wasm-stack-bytes",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
