@@ -1,5 +1,10 @@
-//! Round-trip time of a trivial `eval` over loopback TCP: 10,000 sequential
-//! calls from one client (p50 / p99 / mean), then the same calls pipelined.
+//! Round-trip time of a trivial `eval` over loopback TCP, beside its floor.
+//!
+//! 10,000 sequential calls from one client, interleaved in rounds of 500 with
+//! a raw tokio TCP echo of the same size and with `get_global` (no guest
+//! code), so that all three see the same machine (these machines are shared
+//! and noisy: compare the ratio, not the absolute times). Then the same calls
+//! pipelined, and again while another connection runs a runaway guest.
 //!
 //! ```text
 //! cargo run --release --example latency                  # embedded server
@@ -9,9 +14,14 @@
 use sandcall::{Connection, Eval, Request, Value};
 use sandcall_server::{EmbeddedServer, ServerConfig};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const CALLS: usize = 10_000;
+const ROUND: usize = 500;
 const IN_FLIGHT: usize = 64;
+/// About the size of a trivial eval request frame.
+const ECHO_BYTES: usize = 48;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -30,29 +40,32 @@ async fn main() -> anyhow::Result<()> {
                    (func (export "one") (result i32) i32.const 1))"#,
     )
     .await?;
+    let mut echo = echo_client().await?;
     for _ in 0..1_000 {
         conn.eval("m", "one", &[]).await?; // warm up
     }
-    let mut times = Vec::with_capacity(CALLS);
-    let started = Instant::now();
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        let r = conn.eval("m", "one", &[]).await?;
-        times.push(t.elapsed());
-        anyhow::ensure!(r == [Value::I32(1)]);
-    }
-    let total = started.elapsed();
-    times.sort();
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
 
-    let mut global_times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        conn.get_global("m", "g").await?;
-        global_times.push(t.elapsed());
+    let (mut evals, mut globals, mut echoes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut eval_total = Duration::ZERO;
+    for _ in 0..CALLS / ROUND {
+        for _ in 0..ROUND {
+            let t = Instant::now();
+            let r = conn.eval("m", "one", &[]).await?;
+            evals.push(t.elapsed());
+            anyhow::ensure!(r == [Value::I32(1)]);
+        }
+        eval_total += evals[evals.len() - ROUND..].iter().sum::<Duration>();
+        for _ in 0..ROUND {
+            let t = Instant::now();
+            conn.get_global("m", "g").await?;
+            globals.push(t.elapsed());
+        }
+        for _ in 0..ROUND {
+            let t = Instant::now();
+            echo_once(&mut echo).await?;
+            echoes.push(t.elapsed());
+        }
     }
-    global_times.sort();
 
     let request = Request::Eval(Eval {
         name: "m".into(),
@@ -62,8 +75,7 @@ async fn main() -> anyhow::Result<()> {
         deadline_ms: None,
     });
     let piped = Instant::now();
-    let mut sent = 0;
-    let mut received = 0;
+    let (mut sent, mut received) = (0, 0);
     while received < CALLS {
         while sent < CALLS && sent - received < IN_FLIGHT {
             conn.send(&request).await?;
@@ -76,27 +88,41 @@ async fn main() -> anyhow::Result<()> {
     }
     let piped = piped.elapsed();
 
-    let echo = echo_floor().await?;
-    println!("| measure (trivial eval, loopback, {CALLS} calls) | value |");
+    let busy = during_runaway_guest(&mut conn, &addr).await?;
+
+    let (eval50, eval99) = (pct(&mut evals, 0.50), pct(&mut evals, 0.99));
+    let echo50 = pct(&mut echoes, 0.50);
+    println!("| measure (loopback, one client, {CALLS} calls each) | value |");
     println!("|---|---|");
-    println!("| p50 round trip | {:.1} µs |", us(pct(0.50)));
-    println!("| p99 round trip | {:.1} µs |", us(pct(0.99)));
     println!(
-        "| p50 round trip of get_global (no guest code) | {:.1} µs |",
-        us(global_times[CALLS / 2])
+        "| trivial eval round trip p50 / p99 | {} / {} |",
+        us(eval50),
+        us(eval99)
     );
     println!(
-        "| p50 raw TCP echo of 48 bytes (the floor) | {:.1} µs |",
-        us(echo)
-    );
-    println!("| mean round trip | {:.1} µs |", us(total) / CALLS as f64);
-    println!(
-        "| sequential calls/s | {:.0} |",
-        CALLS as f64 / total.as_secs_f64()
+        "| get_global round trip p50 (no guest code) | {} |",
+        us(pct(&mut globals, 0.5))
     );
     println!(
-        "| pipelined calls/s ({IN_FLIGHT} in flight) | {:.0} |",
+        "| raw TCP echo of {ECHO_BYTES} bytes p50 (the floor) | {} |",
+        us(echo50)
+    );
+    println!(
+        "| eval p50 / echo p50 | {:.2}x |",
+        eval50.as_secs_f64() / echo50.as_secs_f64()
+    );
+    println!(
+        "| sequential eval calls/s | {:.0} |",
+        CALLS as f64 / eval_total.as_secs_f64()
+    );
+    println!(
+        "| pipelined eval calls/s ({IN_FLIGHT} in flight) | {:.0} |",
         CALLS as f64 / piped.as_secs_f64()
+    );
+    println!(
+        "| eval p50 / p99 while another client's guest spins | {} / {} |",
+        us(busy.0),
+        us(busy.1)
     );
     drop(conn);
     if let Some(server) = server {
@@ -105,15 +131,50 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// p50 of a raw tokio TCP echo of a frame of about the same size, on loopback.
-async fn echo_floor() -> anyhow::Result<Duration> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// p50 and p99 of trivial evals while another connection spins in a guest
+/// (stopped by its deadline afterwards).
+async fn during_runaway_guest(
+    conn: &mut Connection,
+    addr: &str,
+) -> anyhow::Result<(Duration, Duration)> {
+    let mut hostile = Connection::connect(addr).await?;
+    hostile
+        .execute("spin", r#"(module (func (export "spin") (loop br 0)))"#)
+        .await?;
+    let spinning = tokio::spawn(async move {
+        let eval = Eval {
+            name: "spin".into(),
+            export: "spin".into(),
+            args: vec![],
+            fuel: Some(50_000_000_000),
+            deadline_ms: Some(3_000),
+        };
+        hostile.eval_with(eval).await
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        conn.eval("m", "one", &[]).await?;
+        times.push(t.elapsed());
+    }
+    anyhow::ensure!(!spinning.is_finished(), "the runaway guest ended too early");
+    let stopped = spinning.await?;
+    anyhow::ensure!(
+        stopped.is_err(),
+        "the runaway guest must be stopped by its deadline"
+    );
+    Ok((pct(&mut times, 0.50), pct(&mut times, 0.99)))
+}
+
+/// A connection to a raw echo server (a tokio task in this process).
+async fn echo_client() -> anyhow::Result<TcpStream> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         if let Ok((mut s, _)) = listener.accept().await {
             let _ = s.set_nodelay(true);
-            let mut buf = [0u8; 48];
+            let mut buf = [0u8; ECHO_BYTES];
             while s.read_exact(&mut buf).await.is_ok() {
                 if s.write_all(&buf).await.is_err() {
                     break;
@@ -121,16 +182,23 @@ async fn echo_floor() -> anyhow::Result<Duration> {
             }
         }
     });
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
-    let mut buf = [7u8; 48];
-    let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
-        s.write_all(&buf).await?;
-        s.read_exact(&mut buf).await?;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    Ok(times[CALLS / 2])
+    Ok(s)
+}
+
+async fn echo_once(s: &mut TcpStream) -> anyhow::Result<()> {
+    let mut buf = [7u8; ECHO_BYTES];
+    s.write_all(&buf).await?;
+    s.read_exact(&mut buf).await?;
+    Ok(())
+}
+
+fn pct(times: &mut [Duration], p: f64) -> Duration {
+    times.sort_unstable();
+    times[((times.len() - 1) as f64 * p) as usize]
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }

@@ -1,4 +1,7 @@
 //! Handshake, requests and responses.
+//!
+//! Byte buffers (modules, memory) are encoded as one length and the raw bytes
+//! (`serde_bytes`), not as a sequence of one-byte elements.
 
 use crate::info::{InstanceInfo, ServerInfo};
 use crate::value::Value;
@@ -46,6 +49,7 @@ pub struct Welcome {
 pub struct Execute {
     pub name: String,
     /// A wasm binary or WAT text.
+    #[serde(with = "serde_bytes")]
     pub module: Vec<u8>,
     /// Replace an instance of the same name instead of failing.
     pub replace: bool,
@@ -90,6 +94,7 @@ pub struct MemoryWrite {
     /// The memory export (default: the instance's first exported memory).
     pub memory: Option<String>,
     pub offset: u64,
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -139,7 +144,7 @@ pub enum Response {
     Dropped,
     Global(Value),
     GlobalSet,
-    Memory(Vec<u8>),
+    Memory(#[serde(with = "serde_bytes")] Vec<u8>),
     MemoryWritten,
     Registered,
     /// The module is valid; its hex SHA-256.

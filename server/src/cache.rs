@@ -147,3 +147,47 @@ pub fn is_component(bytes: &[u8]) -> bool {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_bytes_compile_once_and_the_oldest_entry_goes_first() {
+        let cache = ModuleCache::new(Engine::default(), 2);
+        let a = cache
+            .get_or_compile(b"(module (func (export \"a\")))")
+            .unwrap();
+        let again = cache
+            .get_or_compile(b"(module (func (export \"a\")))")
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &again), "a hit returns the compiled module");
+        assert!(a.pre.is_some(), "import-free modules are pre-instantiated");
+        let b = cache
+            .get_or_compile(b"(module (import \"m\" \"f\" (func)))")
+            .unwrap();
+        assert!(b.pre.is_none());
+        assert_eq!(cache.len(), 2);
+        cache.get_or_compile(b"(module)").unwrap();
+        assert_eq!(cache.len(), 2);
+        let a2 = cache
+            .get_or_compile(b"(module (func (export \"a\")))")
+            .unwrap();
+        assert!(
+            !Arc::ptr_eq(&a, &a2),
+            "the oldest entry was evicted and compiled anew"
+        );
+    }
+
+    #[test]
+    fn components_and_garbage_are_refused() {
+        let cache = ModuleCache::new(Engine::default(), 2);
+        let e = cache.get_or_compile(b"(component)").err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        let e = cache.get_or_compile(b"\0asm\x0d\0\x01\0").err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        let e = cache.get_or_compile(b"nonsense").err().unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidModule);
+        assert!(cache.is_empty());
+    }
+}
