@@ -36,16 +36,19 @@ async fn main() -> anyhow::Result<()> {
 
     // conn.execute('scores = {"Foo": 10}'); conn.execute('scores["Foo"] += 1')
     conn.execute("scores", SCORES).await?;
-    let foo = conn.eval("scores", "incr_foo", &[]).await?;
-    println!("execute scores; eval scores.incr_foo() -> {}", show(&foo));
+    let incremented = conn.eval("scores", "incr_foo", &[]).await?;
+    println!(
+        "execute scores; eval scores.incr_foo() -> {}",
+        show(&incremented)
+    );
 
     // conn.namespace["scores"]["Bar"] = 42
     conn.set_global("scores", "Bar", Value::I32(42)).await?;
-    let foo = conn.get_global("scores", "Foo").await?;
+    let foo_value = conn.get_global("scores", "Foo").await?;
     let bar = conn.get_global("scores", "Bar").await?;
-    println!("after set_global(scores, Bar, 42): Foo = {foo}, Bar = {bar}");
+    println!("after set_global(scores, Bar, 42): Foo = {foo_value}, Bar = {bar}");
     ensure!(
-        foo == Value::I32(11) && bar == Value::I32(42),
+        foo_value == Value::I32(11) && bar == Value::I32(42),
         "scores are wrong"
     );
 

@@ -20,11 +20,13 @@
 //! - [`error`]: the error type, [`ClientError`].
 //! - [`text`]: values as typed and printed (WAVE syntax).
 //! - [`script`]: the line commands of `sandcall run` and `sandcall shell`.
+//! - [`wast`]: `sandcall wast`, the WebAssembly spec test scripts run through the wire.
 
 pub mod connection;
 pub mod error;
 pub mod script;
 pub mod text;
+pub mod wast;
 
 pub use connection::{ConnectOptions, Connection, Reply};
 pub use error::ClientError;

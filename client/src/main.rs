@@ -58,6 +58,14 @@ enum Command {
         #[arg(long)]
         deadline_ms: Option<u64>,
     },
+    /// Run WebAssembly spec test scripts (.wast), each in its own session:
+    /// prints a line per failing directive, `FILE: N passed, M failed` per
+    /// file and a total. Exits 1 on any failure.
+    Wast {
+        /// Script files (.wast).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -147,7 +155,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(_) => shell.eval(&name, &export, &words).await,
                 Err(e) => Err(e),
             };
-            let code = match outcome {
+            match outcome {
                 Ok(out) => {
                     print_output(&out);
                     ExitCode::SUCCESS
@@ -156,8 +164,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
                 }
-            };
-            code
+            }
+        }
+        Command::Wast { files } => {
+            drop(conn);
+            let total = sandcall::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
+            if total.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     };
     if let Some(server) = embedded {

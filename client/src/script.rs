@@ -173,7 +173,7 @@ impl Shell {
         path: &Path,
         replace: bool,
     ) -> Result<String, CommandError> {
-        let bytes = std::fs::read(&path).map_err(|e| CommandError {
+        let bytes = std::fs::read(path).map_err(|e| CommandError {
             kind: "io".into(),
             message: format!("cannot read {}: {e}", path.display()),
         })?;

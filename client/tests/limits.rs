@@ -374,3 +374,33 @@ async fn shutdown_waits_for_the_call_under_way() {
     );
     assert!(conn.info().await.is_err());
 }
+
+#[tokio::test]
+async fn a_linked_family_of_instances_is_capped_too() {
+    let server = server_with(LimitConfig {
+        instances: 3,
+        ..LimitConfig::default()
+    })
+    .await;
+    let mut conn = connect(&server).await;
+    conn.execute("lib", r#"(module (func (export "f")))"#)
+        .await
+        .unwrap();
+    conn.register("lib", "lib").await.unwrap();
+    let user = r#"(module (import "lib" "f" (func)))"#;
+    // Instances that import `lib` live in its store, which frees nothing
+    // before it is dropped: dropping them by name does not make room.
+    for _ in 0..2 {
+        conn.execute("user", user).await.unwrap();
+        conn.drop_instance("user").await.unwrap();
+    }
+    let e = conn.execute("user", user).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    // Dropping the family's root frees the store; a new family starts afresh.
+    conn.drop_instance("lib").await.unwrap();
+    conn.execute("lib", r#"(module (func (export "f")))"#)
+        .await
+        .unwrap();
+    conn.register("lib", "lib").await.unwrap();
+    conn.execute("user", user).await.unwrap();
+}

@@ -2,11 +2,12 @@
 //! then one bincode (serde, standard config) message.
 //!
 //! The length is checked against the configured maximum *before* anything is
-//! buffered for the frame, so a peer announcing 4 GiB costs nothing.
+//! buffered for the frame (tokio-util's `LengthDelimitedCodec` does this), so
+//! a peer announcing 4 GiB costs nothing.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::{Serialize, de::DeserializeOwned};
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
 
 /// Default maximum frame length: 64 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
@@ -100,17 +101,19 @@ impl Decoder for MessageCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RawFrame>, CodecError> {
-        if src.len() >= HEADER {
-            let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
-            if len > self.max_frame {
+        let mut frame = match self.inner.decode(src) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            // The inner codec refuses an oversized length while the header is
+            // still unconsumed at the front of `src`: read it for the message.
+            Err(e) if is_too_large(&e) && src.len() >= HEADER => {
+                let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
                 return Err(CodecError::FrameTooLarge {
                     len,
                     max: self.max_frame,
                 });
             }
-        }
-        let Some(mut frame) = self.inner.decode(src)? else {
-            return Ok(None);
+            Err(e) => return Err(e.into()),
         };
         if frame.len() < ID {
             return Err(CodecError::ShortFrame(frame.len()));
@@ -121,6 +124,11 @@ impl Decoder for MessageCodec {
             body: frame.freeze(),
         }))
     }
+}
+
+fn is_too_large(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
 }
 
 impl<T: Serialize> Encoder<(u64, &T)> for MessageCodec {
@@ -164,12 +172,22 @@ mod tests {
         let mut codec = MessageCodec::new(1024);
         let mut buf = BytesMut::new();
         codec.encode((7, &Request::Namespace), &mut buf).unwrap();
-        let whole = buf.clone();
-        let mut partial = BytesMut::from(&whole[..whole.len() - 1]);
-        assert!(codec.decode(&mut partial).unwrap().is_none());
-        let frame = codec.decode(&mut buf).unwrap().unwrap();
-        assert_eq!(frame.id, 7);
-        assert_eq!(frame.decode::<Request>().unwrap(), Request::Namespace);
+        codec.encode((8, &Request::Info), &mut buf).unwrap();
+        // Feed the two frames a byte at a time: a partial frame is not an
+        // error, and a header read earlier is not taken for a new one.
+        let mut src = BytesMut::new();
+        let mut frames = Vec::new();
+        for byte in buf.iter() {
+            src.put_u8(*byte);
+            if let Some(frame) = codec.decode(&mut src).unwrap() {
+                frames.push(frame);
+            }
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].id, 7);
+        assert_eq!(frames[0].decode::<Request>().unwrap(), Request::Namespace);
+        assert_eq!(frames[1].id, 8);
+        assert_eq!(frames[1].decode::<Request>().unwrap(), Request::Info);
     }
 
     #[test]

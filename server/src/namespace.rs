@@ -139,6 +139,7 @@ impl Namespace {
             deadline_ms: limits.deadline_ms,
         };
         let mut store = group.lock().await;
+        store.data_mut().count_instance()?;
         let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
         store.set_fuel(limits.fuel).map_err(internal)?;
         store.set_epoch_deadline(Runtime::deadline_ticks(limits.deadline_ms));

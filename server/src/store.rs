@@ -7,6 +7,7 @@
 
 use crate::config::LimitConfig;
 use crate::runtime::Runtime;
+use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 use wasmtime::{ResourceLimiter, Store};
@@ -18,9 +19,32 @@ pub const YIELD_INTERVAL: u64 = 200_000;
 /// What every store carries: its resource limiter.
 pub struct StoreData {
     limiter: Limiter,
+    /// Instances ever created in this store. Wasmtime frees none of them
+    /// before the store itself, so this is what the instance cap must count.
+    created: usize,
 }
 
 impl StoreData {
+    /// Count one more instance in this store.
+    ///
+    /// # Errors
+    /// [`ErrorKind::ResourceLimit`] when the store already holds as many
+    /// instances as one store may (the connection's instance limit).
+    pub fn count_instance(&mut self) -> Result<(), RemoteError> {
+        if self.created >= self.limiter.instances {
+            return Err(RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "this family of linked instances has created {} instances, the most one \
+                     store holds; drop the registered instance it imports from to start afresh",
+                    self.created
+                ),
+            ));
+        }
+        self.created += 1;
+        Ok(())
+    }
+
     /// Take the message of the last limit that was refused, if any.
     pub fn take_refusal(&mut self) -> Option<String> {
         self.limiter.refused.take()
@@ -101,6 +125,7 @@ impl StoreGroup {
                 instances: limits.instances as usize,
                 refused: None,
             },
+            created: 0,
         };
         let mut store = Store::new(runtime.engine(), data);
         store.limiter(|data| &mut data.limiter);
