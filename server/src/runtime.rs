@@ -90,7 +90,7 @@ impl Runtime {
     /// tick already under way).
     pub fn deadline_ticks(ms: u64) -> u64 {
         let tick = EPOCH_TICK.as_millis().max(1) as u64;
-        ms.div_ceil(tick) + 1
+        ms.div_ceil(tick).saturating_add(1)
     }
 }
 
