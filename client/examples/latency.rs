@@ -11,9 +11,13 @@
 //! cargo run --release --example latency -- 127.0.0.1:18812
 //! ```
 
+mod support;
+
 use sandcall::{Connection, Eval, Request, Value};
-use sandcall_server::{EmbeddedServer, ServerConfig};
+mod support;
+
 use std::time::{Duration, Instant};
+use support::Target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,14 +29,8 @@ const ECHO_BYTES: usize = 48;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let server = match std::env::args().nth(1) {
-        Some(_) => None,
-        None => Some(EmbeddedServer::start(ServerConfig::default()).await?),
-    };
-    let addr = match &server {
-        Some(s) => s.addr().to_string(),
-        None => std::env::args().nth(1).unwrap_or_default(),
-    };
+    let target = Target::from_args().await?;
+    let addr = target.addr.clone();
     let mut conn = Connection::connect(addr.as_str()).await?;
     conn.execute(
         "m",
@@ -125,10 +123,7 @@ async fn main() -> anyhow::Result<()> {
         us(busy.1)
     );
     drop(conn);
-    if let Some(server) = server {
-        server.stop().await?;
-    }
-    Ok(())
+    target.stop().await
 }
 
 /// p50 and p99 of trivial evals while another connection spins in a guest

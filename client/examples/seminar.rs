@@ -6,23 +6,19 @@
 //! cargo run --release --example seminar -- 127.0.0.1:18812
 //! ```
 
+mod support;
+
 use anyhow::{Context, ensure};
 use sandcall::{Connection, Value};
-use sandcall_server::{EmbeddedServer, ServerConfig};
+use support::Target;
 
 const SCORES: &str = include_str!("guests/scores.wat");
 const SORTS: &str = include_str!("guests/sorts.wat");
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let server = match std::env::args().nth(1) {
-        Some(_) => None,
-        None => Some(EmbeddedServer::start(ServerConfig::default()).await?),
-    };
-    let addr = match &server {
-        Some(s) => s.addr().to_string(),
-        None => std::env::args().nth(1).unwrap_or_default(),
-    };
+    let target = Target::from_args().await?;
+    let addr = target.addr.clone();
     let mut conn = Connection::connect(addr.as_str())
         .await
         .with_context(|| format!("while connecting to {addr}"))?;
@@ -94,10 +90,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     drop(conn);
-    if let Some(server) = server {
-        server.stop().await?;
-    }
-    Ok(())
+    target.stop().await
 }
 
 /// Write `data` into the guest's memory, sort it there, read it back.

@@ -192,7 +192,7 @@ const TRAP_MESSAGES: &[(&str, &[&str])] = &[
 /// Whether trap `code` is what a script means by `expected`.
 ///
 /// Traps are compared by the server's typed trap code, mapped onto the spec
-/// interpreter's wording in [`TRAP_MESSAGES`], not by wasmtime's message
+/// interpreter's wording (a table in this module), not by wasmtime's message
 /// text: the code is the protocol's contract, the message is for people.
 /// A message matches when it starts with one of the code's phrases (scripts
 /// sometimes add detail, e.g. `uninitialized element 2`) or is a non-empty
