@@ -14,8 +14,6 @@
 mod support;
 
 use sandcall::{Connection, Eval, Request, Value};
-mod support;
-
 use std::time::{Duration, Instant};
 use support::Target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
