@@ -2,6 +2,8 @@
 # wasmtime once for tests, demo and benchmarks alike.
 CARGO ?= cargo
 PROFILE := --release
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 
 .PHONY: all build test demo latency fmt lint
 
@@ -10,9 +12,12 @@ all: build
 build:
 	$(CARGO) build $(PROFILE) --workspace --all-targets
 
-## Every test: unit, integration (real server on 127.0.0.1:0), CLI and spec scripts.
+## Every test: unit, integration (real server on 127.0.0.1:0), CLI and spec
+## scripts; ends with one line adding up every test binary's result.
 test:
-	$(CARGO) test $(PROFILE) --workspace
+	@mkdir -p target
+	$(CARGO) test $(PROFILE) --workspace 2>&1 | tee target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
 
 ## The main job on an embedded server: the RPyC seminar walkthrough.
 demo:

@@ -57,11 +57,11 @@ async fn main() -> anyhow::Result<()> {
         let sorted = sort_remotely(&mut conn, sort, &data).await?;
         ensure!(sorted == expected, "{sort} returned a wrong order");
         println!(
-            "{sort} of {} ints sent by value: ok={} first={:?} last={:?}",
+            "{sort} of {} ints sent by value: ok={} smallest={} largest={}",
             data.len(),
             sorted == expected,
-            sorted.first(),
-            sorted.last()
+            sorted[0],
+            sorted[sorted.len() - 1]
         );
     }
 
