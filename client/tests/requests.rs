@@ -219,6 +219,14 @@ async fn malformed_and_invalid_modules_are_refused() {
         );
     }
     assert!(conn.namespace().await.unwrap().is_empty());
+    // Parse errors quote the offending line; a 1 MB line is not sent back whole.
+    let e = conn.execute("m", "(".repeat(1 << 20)).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::InvalidModule));
+    assert!(
+        e.remote().unwrap().message.len() <= 4200,
+        "{}",
+        e.to_string().len()
+    );
     let hash = conn.validate(TOOLS).await.unwrap();
     assert_eq!(hash.len(), 64);
     // Validating instantiates nothing.

@@ -127,13 +127,17 @@ pub struct RemoteError {
     pub message: String,
 }
 
+/// Longest message an error carries. Messages quote client input (a WAT
+/// parse error shows the offending line), so they are cut to stay small.
+pub const MAX_MESSAGE: usize = 4096;
+
 impl RemoteError {
-    /// An error of `kind` with a message.
+    /// An error of `kind` with a message (cut to [`MAX_MESSAGE`] bytes).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         RemoteError {
             kind,
             trap: None,
-            message: message.into(),
+            message: cut(message.into()),
         }
     }
 
@@ -142,14 +146,38 @@ impl RemoteError {
         RemoteError {
             kind: ErrorKind::Trap,
             trap: Some(code.into()),
-            message: message.into(),
+            message: cut(message.into()),
         }
     }
+}
+
+fn cut(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let dropped = message.len() - end;
+        message.truncate(end);
+        message.push_str(&format!(" … ({dropped} more bytes cut)"));
+    }
+    message
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        let e = RemoteError::new(ErrorKind::InvalidModule, "é".repeat(5000));
+        assert!(e.message.len() < MAX_MESSAGE + 40);
+        assert!(e.message.ends_with("more bytes cut)"));
+        assert_eq!(
+            RemoteError::new(ErrorKind::BadRequest, "short").message,
+            "short"
+        );
+    }
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {
