@@ -283,6 +283,16 @@ async fn a_garbage_frame_is_answered_with_an_error_and_nothing_else_is_harmed() 
     assert_eq!(frame.id, 77);
     let reply: Reply = frame.decode().unwrap();
     assert_eq!(reply.unwrap_err().kind, ErrorKind::BadRequest);
+    // A request kind from a newer protocol revision is unsupported, not garbage.
+    let mut newer = Vec::new();
+    newer.extend_from_slice(&9u32.to_be_bytes());
+    newer.extend_from_slice(&76u64.to_be_bytes());
+    newer.push(200); // bincode's varint for variant 200
+    framed.get_mut().write_all(&newer).await.unwrap();
+    let frame = framed.next().await.unwrap().unwrap();
+    assert_eq!(frame.id, 76);
+    let reply: Reply = frame.decode().unwrap();
+    assert_eq!(reply.unwrap_err().kind, ErrorKind::Unsupported);
     // The frame boundaries were intact, so the session goes on.
     framed.send((78, &Request::Namespace)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();

@@ -134,6 +134,21 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// How many request kinds this build knows. A newer peer's kinds have
+    /// higher indices, since kinds are only ever appended.
+    pub const KINDS: u32 = 11;
+
+    /// The kind index a request body starts with (bincode writes an enum's
+    /// variant index first), so that a request this build cannot decode can
+    /// be told apart from garbage.
+    pub fn kind_of(body: &[u8]) -> Option<u32> {
+        bincode::decode_from_slice::<u32, _>(body, bincode::config::standard())
+            .ok()
+            .map(|(kind, _)| kind)
+    }
+}
+
 /// A successful answer. New kinds are only ever appended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
@@ -151,4 +166,20 @@ pub enum Response {
     Valid {
         module_hash: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_request_kind_is_counted() {
+        let body = bincode::serde::encode_to_vec(
+            Request::Validate { module: vec![] },
+            bincode::config::standard(),
+        )
+        .unwrap();
+        assert_eq!(Request::kind_of(&body), Some(Request::KINDS - 1));
+        assert_eq!(Request::kind_of(&[]), None);
+    }
 }

@@ -61,10 +61,20 @@ pub async fn serve(socket: TcpStream, runtime: Arc<Runtime>, shutdown: Cancellat
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
                 session.handle(request).await
             }
-            Err(e) => Err(RemoteError::new(
-                ErrorKind::BadRequest,
-                format!("cannot decode request {id}: {e}"),
-            )),
+            Err(e) => Err(match Request::kind_of(&frame.body) {
+                Some(kind) if kind >= Request::KINDS => RemoteError::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "request kind {kind} is newer than this server, which knows {} kinds \
+                         (protocol {PROTOCOL_VERSION})",
+                        Request::KINDS
+                    ),
+                ),
+                _ => RemoteError::new(
+                    ErrorKind::BadRequest,
+                    format!("cannot decode request {id}: {e}"),
+                ),
+            }),
         };
         if let Err(e) = transport.feed((id, &reply)).await {
             tracing::warn!(?peer, "cannot send a response: {e}");
