@@ -414,3 +414,48 @@ async fn a_linked_family_of_instances_is_capped_too() {
     conn.register("lib", "lib").await.unwrap();
     conn.execute("user", user).await.unwrap();
 }
+
+#[tokio::test]
+async fn random_frames_are_each_answered_and_harm_nothing() {
+    let server = server().await;
+    let mut bystander = connect(&server).await;
+    bystander.execute("t", TOOLS).await.unwrap();
+    let mut seed: u64 = 0x5eed;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for session in 0..40u64 {
+        let mut framed = raw_session(&server).await;
+        let frames = 50u64;
+        for id in 100..100 + frames {
+            // Bodies are random bytes; some happen to decode into requests
+            // (a random execute, an eval on a missing name), most do not.
+            let len = (next() % 64) as usize;
+            let mut body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(first) = body.first_mut() {
+                *first %= 16; // mostly known request kinds, some newer ones
+            }
+            let mut frame = Vec::new();
+            frame.extend_from_slice(&((8 + len) as u32).to_be_bytes());
+            frame.extend_from_slice(&id.to_be_bytes());
+            frame.extend_from_slice(&body);
+            framed.get_mut().write_all(&frame).await.unwrap();
+        }
+        for id in 100..100 + frames {
+            let frame = framed
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("session {session}: no answer to {id}"))
+                .unwrap();
+            assert_eq!(frame.id, id, "session {session}");
+            let _: Reply = frame.decode().expect("every answer decodes");
+        }
+    }
+    assert_eq!(
+        bystander.eval("t", "bump", &[]).await.unwrap(),
+        vec![Value::I32(11)]
+    );
+}

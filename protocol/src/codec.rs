@@ -36,11 +36,22 @@ impl RawFrame {
 
 /// Decode a message body.
 ///
+/// bincode allocates a string or byte buffer at the length the input claims
+/// before reading it. A decoding limit scaled to the body (the next power of
+/// 16 at or above its size) refuses absurd claims before any allocation, so a
+/// 100-byte frame cannot make the decoder reserve gigabytes.
+///
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(body, bincode::config::standard())
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    let decoded = match body.len() {
+        ..0x1_0000 => decode_limited::<T, 0x1_0000>(body),
+        ..0x10_0000 => decode_limited::<T, 0x10_0000>(body),
+        ..0x100_0000 => decode_limited::<T, 0x100_0000>(body),
+        ..0x1000_0000 => decode_limited::<T, 0x1000_0000>(body),
+        _ => decode_limited::<T, 0x1_0000_0000>(body),
+    };
+    let (value, used) = decoded.map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != body.len() {
         return Err(CodecError::Decode(format!(
             "{} trailing bytes after the message",
@@ -48,6 +59,12 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
         )));
     }
     Ok(value)
+}
+
+fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(
+    body: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    bincode::serde::decode_from_slice(body, bincode::config::standard().with_limit::<LIMIT>())
 }
 
 /// Errors of the framing layer.
@@ -208,6 +225,20 @@ mod tests {
             Err(CodecError::FrameTooLarge { .. })
         ));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn claimed_lengths_beyond_the_body_are_refused_before_allocating() {
+        // A register request whose first string claims u64::MAX bytes, and
+        // one claiming 2^40: bincode would allocate before reading.
+        for claim in [u64::MAX, 1 << 40] {
+            let mut body = vec![9u8, 0xff]; // Request::Register, varint u64 tag
+            body.extend_from_slice(&claim.to_le_bytes());
+            assert!(matches!(
+                decode_body::<Request>(&body),
+                Err(CodecError::Decode(_))
+            ));
+        }
     }
 
     #[test]

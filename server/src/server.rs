@@ -4,7 +4,9 @@
 use crate::config::LimitConfig;
 use crate::connection;
 use crate::runtime::Runtime;
+use futures_util::FutureExt;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -64,7 +66,11 @@ pub async fn run(
         let runtime = runtime.clone();
         let shutdown = shutdown.child_token();
         tasks.spawn(async move {
-            connection::serve(socket, runtime, shutdown).await;
+            // A bug that panics ends this connection only; say so in the log.
+            let served = AssertUnwindSafe(connection::serve(socket, runtime, shutdown));
+            if served.catch_unwind().await.is_err() {
+                tracing::error!("a connection ended in a panic");
+            }
             drop(permit);
         });
     }
