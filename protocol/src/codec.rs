@@ -44,12 +44,17 @@ impl RawFrame {
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
-    let decoded = match body.len() {
-        ..0x1_0000 => decode_limited::<T, 0x1_0000>(body),
-        ..0x10_0000 => decode_limited::<T, 0x10_0000>(body),
-        ..0x100_0000 => decode_limited::<T, 0x100_0000>(body),
-        ..0x1000_0000 => decode_limited::<T, 0x1000_0000>(body),
-        _ => decode_limited::<T, 0x1_0000_0000>(body),
+    let len = body.len();
+    let decoded = if len < 0x1_0000 {
+        decode_limited::<T, 0x1_0000>(body)
+    } else if len < 0x10_0000 {
+        decode_limited::<T, 0x10_0000>(body)
+    } else if len < 0x100_0000 {
+        decode_limited::<T, 0x100_0000>(body)
+    } else if len < 0x1000_0000 {
+        decode_limited::<T, 0x1000_0000>(body)
+    } else {
+        decode_limited::<T, 0x1_0000_0000>(body)
     };
     let (value, used) = decoded.map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != body.len() {
