@@ -60,11 +60,47 @@ pub struct Execute {
 pub struct Eval {
     pub name: String,
     pub export: String,
+    /// At most [`MAX_ARGS`]: more is refused while decoding, before a large
+    /// frame of tiny values can become a much larger vector in memory.
+    #[serde(deserialize_with = "bounded_args")]
     pub args: Vec<Value>,
     /// Fuel for this call (default: the server's default fuel).
     pub fuel: Option<u64>,
     /// Wall-clock deadline for this call in ms (default: the server's).
     pub deadline_ms: Option<u64>,
+}
+
+/// The most arguments a call may carry (wasm allows 1,000 parameters).
+pub const MAX_ARGS: usize = 1000;
+
+fn bounded_args<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    struct Args;
+    impl<'de> serde::de::Visitor<'de> for Args {
+        type Value = Vec<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "at most {MAX_ARGS} arguments")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Value>, A::Error> {
+            if seq.size_hint().is_some_and(|n| n > MAX_ARGS) {
+                return Err(serde::de::Error::invalid_length(
+                    seq.size_hint().unwrap_or(0),
+                    &self,
+                ));
+            }
+            let mut args = Vec::new();
+            while let Some(arg) = seq.next_element()? {
+                if args.len() == MAX_ARGS {
+                    return Err(serde::de::Error::invalid_length(args.len() + 1, &self));
+                }
+                args.push(arg);
+            }
+            Ok(args)
+        }
+    }
+    d.deserialize_seq(Args)
 }
 
 /// The results of a call and what it cost.
@@ -171,6 +207,29 @@ pub enum Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_arguments_are_refused_while_decoding() {
+        let eval = |n| {
+            Request::Eval(Eval {
+                name: "m".into(),
+                export: "f".into(),
+                args: vec![Value::I32(0); n],
+                fuel: None,
+                deadline_ms: None,
+            })
+        };
+        let encode =
+            |r: &Request| bincode::serde::encode_to_vec(r, bincode::config::standard()).unwrap();
+        let ok = encode(&eval(MAX_ARGS));
+        assert_eq!(
+            crate::codec::decode_body::<Request>(&ok).unwrap(),
+            eval(MAX_ARGS)
+        );
+        let too_many = encode(&eval(MAX_ARGS + 1));
+        let e = crate::codec::decode_body::<Request>(&too_many).unwrap_err();
+        assert!(e.to_string().contains("at most 1000 arguments"), "{e}");
+    }
 
     #[test]
     fn the_last_request_kind_is_counted() {
