@@ -30,7 +30,7 @@ fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
 
 impl Entry {
     /// Call `export` with `args` under `budget`. The guest yields to the
-    /// scheduler every [`crate::store::YIELD_INTERVAL`] units of fuel.
+    /// scheduler every `--yield-fuel` units of fuel.
     ///
     /// # Errors
     /// Not found, bad arguments, traps, fuel and deadline errors.

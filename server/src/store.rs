@@ -12,10 +12,6 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 use wasmtime::{ResourceLimiter, Store};
 
-/// Fuel between two yields of a running guest to the async scheduler (about
-/// 0.1 ms of guest code): the point where other connections get their turn.
-pub const YIELD_INTERVAL: u64 = 200_000;
-
 /// What every store carries: its resource limiter.
 pub struct StoreData {
     limiter: Limiter,
@@ -132,7 +128,8 @@ impl StoreGroup {
         store.epoch_deadline_trap();
         // Fuel is always on in this engine, so this cannot fail; if it did,
         // calls would merely not yield.
-        let _ = store.fuel_async_yield_interval(Some(YIELD_INTERVAL));
+        let interval = Some(limits.yield_fuel).filter(|&fuel| fuel > 0);
+        let _ = store.fuel_async_yield_interval(interval);
         StoreGroup(Arc::new(Mutex::new(store)))
     }
 

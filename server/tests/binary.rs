@@ -87,6 +87,8 @@ fn help_lists_every_limit() {
         "--connections",
         "--frame-bytes",
         "--wasm-stack-bytes",
+        "--yield-fuel",
+        "--cached-modules",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
