@@ -39,11 +39,6 @@ pub struct LimitConfig {
     /// Native stack a guest may use, in bytes (deeper recursion traps).
     #[arg(long, default_value_t = 512 << 10)]
     pub wasm_stack_bytes: u64,
-    /// Fuel a guest burns between two yields to the scheduler, where other
-    /// connections get their turn; 0 never yields (a spinning guest then
-    /// holds a worker thread until its deadline).
-    #[arg(long, default_value_t = 1_000_000)]
-    pub yield_fuel: u64,
     /// Compiled modules kept in the shared cache.
     #[arg(long, default_value_t = 256)]
     pub cached_modules: usize,

@@ -4,7 +4,6 @@
 use crate::cache::CachedModule;
 use crate::convert::{from_val, func_type, to_val, val_type};
 use crate::errors::{Budget, guest_error};
-use crate::runtime::Runtime;
 use crate::store::StoreGroup;
 use sandcall_protocol::{
     ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
@@ -30,7 +29,7 @@ fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
 
 impl Entry {
     /// Call `export` with `args` under `budget`. The guest yields to the
-    /// scheduler every `--yield-fuel` units of fuel.
+    /// scheduler at every epoch tick.
     ///
     /// # Errors
     /// Not found, bad arguments, traps, fuel and deadline errors.
@@ -67,7 +66,8 @@ impl Entry {
         store
             .set_fuel(fuel)
             .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-        store.set_epoch_deadline(Runtime::deadline_ticks(budget.deadline_ms));
+        store.data_mut().start_deadline(budget.deadline_ms);
+        store.set_epoch_deadline(1);
         let mut scope = RootScope::new(&mut *store);
         let mut params = Vec::with_capacity(args.len());
         for (i, (arg, expected)) in args.iter().zip(ty.params()).enumerate() {

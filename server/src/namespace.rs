@@ -142,7 +142,8 @@ impl Namespace {
         store.data_mut().count_instance()?;
         let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
         store.set_fuel(limits.fuel).map_err(internal)?;
-        store.set_epoch_deadline(Runtime::deadline_ticks(limits.deadline_ms));
+        store.data_mut().start_deadline(limits.deadline_ms);
+        store.set_epoch_deadline(1);
         let instance = match (&module.pre, providers.is_empty()) {
             (Some(pre), true) => pre.instantiate_async(&mut *store).await,
             _ => {

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Engine};
 
-/// How often the epoch advances: the granularity of call deadlines.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// How often the epoch advances: the granularity of call deadlines, and how
+/// long a guest runs between two yields to the scheduler.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// The WebAssembly proposals enabled beyond wasm 1.0, as reported by `info`.
 pub const FEATURES: &[&str] = &[
@@ -84,13 +85,6 @@ impl Runtime {
     /// The limits in force.
     pub fn limits(&self) -> &LimitConfig {
         &self.limits
-    }
-
-    /// Epoch ticks for a deadline of `ms` milliseconds (rounded up, plus the
-    /// tick already under way).
-    pub fn deadline_ticks(ms: u64) -> u64 {
-        let tick = EPOCH_TICK.as_millis().max(1) as u64;
-        ms.div_ceil(tick).saturating_add(1)
     }
 }
 

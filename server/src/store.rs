@@ -9,18 +9,26 @@ use crate::config::LimitConfig;
 use crate::runtime::Runtime;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, MutexGuard};
-use wasmtime::{ResourceLimiter, Store};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 
 /// What every store carries: its resource limiter.
 pub struct StoreData {
     limiter: Limiter,
+    /// When the call under way must stop.
+    deadline: Option<Instant>,
     /// Instances ever created in this store. Wasmtime frees none of them
     /// before the store itself, so this is what the instance cap must count.
     created: usize,
 }
 
 impl StoreData {
+    /// Give the next call (or instantiation) `ms` milliseconds of wall clock.
+    pub fn start_deadline(&mut self, ms: u64) {
+        self.deadline = Instant::now().checked_add(Duration::from_millis(ms));
+    }
+
     /// Count one more instance in this store.
     ///
     /// # Errors
@@ -122,14 +130,20 @@ impl StoreGroup {
                 refused: None,
             },
             created: 0,
+            deadline: None,
         };
         let mut store = Store::new(runtime.engine(), data);
         store.limiter(|data| &mut data.limiter);
-        store.epoch_deadline_trap();
-        // Fuel is always on in this engine, so this cannot fail; if it did,
-        // calls would merely not yield.
-        let interval = Some(limits.yield_fuel).filter(|&fuel| fuel > 0);
-        let _ = store.fuel_async_yield_interval(interval);
+        // Every epoch tick: stop the guest if its call is past its deadline,
+        // else yield to tokio. `yield_now` lets the runtime poll its sockets
+        // before the guest resumes, so other clients are answered between
+        // slices even on a single worker thread.
+        store.epoch_deadline_callback(|ctx| {
+            Ok(match ctx.data().deadline {
+                Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
+                _ => UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())),
+            })
+        });
         StoreGroup(Arc::new(Mutex::new(store)))
     }
 

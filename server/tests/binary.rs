@@ -87,7 +87,6 @@ fn help_lists_every_limit() {
         "--connections",
         "--frame-bytes",
         "--wasm-stack-bytes",
-        "--yield-fuel",
         "--cached-modules",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
