@@ -459,3 +459,31 @@ async fn random_frames_are_each_answered_and_harm_nothing() {
         vec![Value::I32(11)]
     );
 }
+
+#[tokio::test]
+async fn a_table_bomb_is_refused_at_the_limit() {
+    let server = server_with(LimitConfig {
+        table_elements: 1000,
+        ..LimitConfig::default()
+    })
+    .await;
+    let mut conn = connect(&server).await;
+    let bomb = r#"(module
+      (table $t (export "t") 0 funcref)
+      ;; grows the table 100 elements at a time until refused; returns its size
+      (func (export "bomb") (result i32)
+        (block $done
+          (loop $grow
+            (table.grow $t (ref.null func) (i32.const 100))
+            i32.const -1 i32.eq br_if $done
+            br $grow))
+        table.size $t))"#;
+    conn.execute("t", bomb).await.unwrap();
+    assert_eq!(
+        conn.eval("t", "bomb", &[]).await.unwrap(),
+        vec![Value::I32(1000)]
+    );
+    let big = r#"(module (table 5000 funcref))"#;
+    let e = conn.execute("big", big).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+}
