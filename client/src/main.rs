@@ -13,7 +13,10 @@ use std::process::ExitCode;
 /// inspect their state. Values are written and printed in WAVE syntax
 /// (`42`, `-1.5`, `nan`; several results as `(1, 2)`).
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(
+    version,
+    after_help = "Logs go to stderr; set their level with SANDCALL_LOG (default: warn)."
+)]
 struct Cli {
     /// Server to talk to.
     #[arg(long, default_value = "127.0.0.1:18812", conflicts_with = "embedded")]
@@ -30,11 +33,13 @@ struct Cli {
 enum Command {
     /// Print the server's versions, mode, limits and wasm features.
     Info,
-    /// Run a script: one command per line, `#` comments. Stops at the first
-    /// error (exit 1) unless --keep-going. Commands: execute NAME PATH
-    /// [--replace]; eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N];
-    /// ns; drop NAME; get NAME GLOBAL; set NAME GLOBAL VALUE;
-    /// read NAME OFFSET LEN; write NAME OFFSET HEXBYTES; register NAME AS; info.
+    /// Run a script of commands, one per line, in one session.
+    ///
+    /// `#` starts a comment. Stops at the first error (exit 1) unless
+    /// --keep-going. Commands: execute NAME PATH [--replace];
+    /// eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N]; ns; drop NAME;
+    /// get NAME GLOBAL; set NAME GLOBAL VALUE; read NAME OFFSET LEN;
+    /// write NAME OFFSET HEXBYTES; register NAME AS; info.
     /// Module paths are relative to the script's folder.
     Run {
         script: PathBuf,
@@ -58,9 +63,11 @@ enum Command {
         #[arg(long)]
         deadline_ms: Option<u64>,
     },
-    /// Run WebAssembly spec test scripts (.wast), each in its own session:
-    /// prints a line per failing directive, `FILE: N passed, M failed` per
-    /// file and a total. Exits 1 on any failure.
+    /// Run WebAssembly spec test scripts (.wast) through the protocol.
+    ///
+    /// Each file runs in its own session. Prints a line per failing
+    /// directive, `FILE: N passed, M failed` per file and a total. Exits 1
+    /// on any failure.
     Wast {
         /// Script files (.wast).
         #[arg(required = true)]

@@ -10,7 +10,11 @@ use tokio_util::sync::CancellationToken;
 /// them sandboxed (fuel, memory, deadline, no host access) and keeps the
 /// instances in each client's namespace until it disconnects.
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(
+    version,
+    after_help = "Logs go to stderr; set their level with SANDCALL_LOG (default: info). \
+                  SIGINT or SIGTERM stops the server once each connection's call under way is answered."
+)]
 struct Args {
     /// Address to listen on. Port 0 picks a free port; the real address is
     /// printed as `listening on ADDR`.
