@@ -44,6 +44,10 @@ impl RawFrame {
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
+    crate::nesting::budget(|| decode_unbudgeted(body))
+}
+
+fn decode_unbudgeted<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     let len = body.len();
     let decoded = if len < 0x1_0000 {
         decode_limited::<T, 0x1_0000>(body)

@@ -35,6 +35,9 @@ pub enum ErrorKind {
     Internal,
     /// The client speaks a protocol version the server does not.
     VersionMismatch,
+    /// The component instance trapped earlier and can no longer be entered;
+    /// `reset` re-instantiates it.
+    Poisoned,
     /// A code this build does not know (sent by a newer peer).
     Unknown(u16),
 }
@@ -55,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => 10,
             ErrorKind::Internal => 11,
             ErrorKind::VersionMismatch => 12,
+            ErrorKind::Poisoned => 13,
             ErrorKind::Unknown(code) => code,
         }
     }
@@ -74,6 +78,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
             ErrorKind::VersionMismatch => "version-mismatch",
+            ErrorKind::Poisoned => "poisoned",
             ErrorKind::Unknown(_) => "unknown",
         }
     }
@@ -94,6 +99,7 @@ impl From<u16> for ErrorKind {
             10 => ErrorKind::Unsupported,
             11 => ErrorKind::Internal,
             12 => ErrorKind::VersionMismatch,
+            13 => ErrorKind::Poisoned,
             other => ErrorKind::Unknown(other),
         }
     }
@@ -181,7 +187,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {
-        for code in 1..=12u16 {
+        for code in 1..=13u16 {
             assert_eq!(ErrorKind::from(code).code(), code);
             assert!(!matches!(ErrorKind::from(code), ErrorKind::Unknown(_)));
         }

@@ -3,6 +3,7 @@
 use crate::limits::Limits;
 use crate::message::Mode;
 use crate::value::{FuncType, ValType};
+use crate::wit::WitFunc;
 use serde::{Deserialize, Serialize};
 
 /// Answer to `info` (and part of the handshake).
@@ -26,6 +27,7 @@ pub struct ServerInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InstanceKind {
     Core,
+    Component,
 }
 
 /// One instance in a connection's namespace.
@@ -39,6 +41,7 @@ pub struct InstanceInfo {
     /// Bytes of linear memory the instance's exported memories hold now.
     pub memory_bytes: u64,
     /// Fuel used by all calls on this instance so far (0 where fuel is off).
+    /// A `reset` starts it again from 0.
     pub fuel_used: u64,
     /// Module names this instance is registered under for later imports.
     pub registered_as: Vec<String>,
@@ -72,6 +75,9 @@ pub enum ExportKind {
     },
     /// A kind of export this server cannot describe further (tags …).
     Other(String),
+    /// A component function, with its WIT signature. Functions inside an
+    /// exported interface are named `interface#function`.
+    Function(WitFunc),
 }
 
 impl std::fmt::Display for ExportKind {
@@ -90,6 +96,7 @@ impl std::fmt::Display for ExportKind {
                 None => write!(f, "table {element} {size}"),
             },
             ExportKind::Other(s) => f.write_str(s),
+            ExportKind::Function(func) => write!(f, "{func}"),
         }
     }
 }

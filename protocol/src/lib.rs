@@ -13,7 +13,10 @@
 //! # Layout
 //! - [`codec`]: framing (bytes ↔ id + message) with a bounded frame length.
 //! - [`message`]: handshake, requests and responses.
-//! - [`value`]: the value model (wasm values with exact bits) and value types.
+//! - [`value`]: the value model: wasm values with exact bits, WIT values.
+//! - [`packed`]: lists of numbers as one byte buffer.
+//! - [`wit`]: component types and signatures, spelled as WIT.
+//! - [`nesting`]: bounds on decoding nested values.
 //! - [`error`]: structured error kinds and the remote error type.
 //! - [`info`]: what the server reports about itself and about instances.
 //! - [`limits`]: the limits a server enforces, as reported to clients.
@@ -23,7 +26,10 @@ pub mod error;
 pub mod info;
 pub mod limits;
 pub mod message;
+pub mod nesting;
+pub mod packed;
 pub mod value;
+pub mod wit;
 
 pub use codec::{CodecError, DEFAULT_MAX_FRAME, MessageCodec};
 pub use error::{ErrorKind, RemoteError};
@@ -33,7 +39,9 @@ pub use message::{
     Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, Mode, PROTOCOL_VERSION, Request,
     Response, Welcome,
 };
+pub use packed::{NumType, Number, Packed};
 pub use value::{FuncType, RefKind, ValType, Value};
+pub use wit::{WitFunc, WitType};
 
 /// The id the server uses for errors that belong to no request (a frame it
 /// could not read at all). Clients number their requests from 1.

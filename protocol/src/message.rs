@@ -168,12 +168,18 @@ pub enum Request {
     Validate {
         module: Vec<u8>,
     },
+    /// Instantiate `name` afresh from its cached compiled module or
+    /// component, losing its state: the way back after a trap poisoned a
+    /// component instance.
+    Reset {
+        name: String,
+    },
 }
 
 impl Request {
     /// How many request kinds this build knows. A newer peer's kinds have
     /// higher indices, since kinds are only ever appended.
-    pub const KINDS: u32 = 11;
+    pub const KINDS: u32 = 12;
 
     /// The kind index a request body starts with (bincode writes an enum's
     /// variant index first), so that a request this build cannot decode can
@@ -202,6 +208,8 @@ pub enum Response {
     Valid {
         module_hash: String,
     },
+    /// The instance after a `reset`.
+    Reset(InstanceInfo),
 }
 
 #[cfg(test)]
@@ -234,7 +242,7 @@ mod tests {
     #[test]
     fn the_last_request_kind_is_counted() {
         let body = bincode::serde::encode_to_vec(
-            Request::Validate { module: vec![] },
+            Request::Reset { name: "m".into() },
             bincode::config::standard(),
         )
         .unwrap();

@@ -2,6 +2,8 @@
 //!
 //! Floats travel as raw bits so NaN payloads and `-0.0` survive the wire.
 
+use crate::nesting::Guard;
+use crate::packed::{NumType, Number, Packed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -14,8 +16,15 @@ pub enum RefKind {
     Extern,
 }
 
-/// One wasm value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One value: a core wasm value with its exact bits, or a component value
+/// of the WIT value model.
+///
+/// WIT's `s32`, `s64`, `f32` and `f64` are [`Value::I32`], [`Value::I64`],
+/// [`Value::F32`] and [`Value::F64`]. Lists of numbers travel as
+/// [`Value::Packed`]; receivers accept a [`Value::List`] of numbers too.
+/// Decoding bounds nesting and the number of values per message
+/// ([`crate::nesting`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Value {
     I32(i32),
     I64(i64),
@@ -31,6 +40,68 @@ pub enum Value {
     FuncRef,
     /// A non-null external reference carrying a client-chosen number.
     ExternRef(u32),
+    Bool(bool),
+    S8(i8),
+    U8(u8),
+    S16(i16),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    Char(char),
+    String(String),
+    List(Vec<Value>),
+    /// A list of numbers as one little-endian buffer.
+    Packed(Packed),
+    /// Field names and values, in the type's order.
+    Record(Vec<(String, Value)>),
+    Tuple(Vec<Value>),
+    /// A case name and its payload, if the case has one.
+    Variant(String, Option<Box<Value>>),
+    Enum(String),
+    Option(Option<Box<Value>>),
+    Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
+    /// The names of the flags that are set.
+    Flags(Vec<String>),
+}
+
+/// The same enum for serde's derive: [`Value`]'s own `Deserialize` wraps it
+/// in a nesting guard, and its recursive fields come back through that.
+#[derive(Deserialize)]
+#[serde(remote = "Value")]
+enum ValueDef {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    NullRef(RefKind),
+    FuncRef,
+    ExternRef(u32),
+    Bool(bool),
+    S8(i8),
+    U8(u8),
+    S16(i16),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    Char(char),
+    String(String),
+    List(Vec<Value>),
+    Packed(Packed),
+    Record(Vec<(String, Value)>),
+    Tuple(Vec<Value>),
+    Variant(String, Option<Box<Value>>),
+    Enum(String),
+    Option(Option<Box<Value>>),
+    Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
+    Flags(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        let _level = Guard::enter().map_err(serde::de::Error::custom)?;
+        ValueDef::deserialize(d)
+    }
 }
 
 impl Value {
@@ -44,9 +115,24 @@ impl Value {
         Value::F64(v.to_bits())
     }
 
-    /// The type of this value, as far as it can be told from the value.
-    pub fn ty(&self) -> ValType {
+    /// A packed list of numbers.
+    pub fn list_of<T: Number>(items: &[T]) -> Value {
+        Value::Packed(Packed::from_slice(items))
+    }
+
+    /// The numbers of a list of `T`, packed or not; `None` if this is not
+    /// such a list.
+    pub fn to_numbers<T: Number>(&self) -> Option<Vec<T>> {
         match self {
+            Value::Packed(p) => p.to_vec(),
+            Value::List(items) => items.iter().map(T::from_value).collect(),
+            _ => None,
+        }
+    }
+
+    /// The core type of this value; `None` for component values.
+    pub fn ty(&self) -> Option<ValType> {
+        Some(match self {
             Value::I32(_) => ValType::I32,
             Value::I64(_) => ValType::I64,
             Value::F32(_) => ValType::F32,
@@ -54,6 +140,36 @@ impl Value {
             Value::V128(_) => ValType::V128,
             Value::NullRef(RefKind::Func) | Value::FuncRef => ValType::FuncRef,
             Value::NullRef(RefKind::Extern) | Value::ExternRef(_) => ValType::ExternRef,
+            _ => return None,
+        })
+    }
+
+    /// A short name of this value's kind, for error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::I32(_) => "i32/s32",
+            Value::I64(_) => "i64/s64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::V128(_) => "v128",
+            Value::NullRef(_) | Value::FuncRef | Value::ExternRef(_) => "reference",
+            Value::Bool(_) => "bool",
+            Value::S8(_) => "s8",
+            Value::U8(_) => "u8",
+            Value::S16(_) => "s16",
+            Value::U16(_) => "u16",
+            Value::U32(_) => "u32",
+            Value::U64(_) => "u64",
+            Value::Char(_) => "char",
+            Value::String(_) => "string",
+            Value::List(_) | Value::Packed(_) => "list",
+            Value::Record(_) => "record",
+            Value::Tuple(_) => "tuple",
+            Value::Variant(..) => "variant",
+            Value::Enum(_) => "enum",
+            Value::Option(_) => "option",
+            Value::Result(_) => "result",
+            Value::Flags(_) => "flags",
         }
     }
 }
@@ -65,22 +181,99 @@ impl fmt::Display for Value {
         match self {
             Value::I32(v) => write!(f, "{v}"),
             Value::I64(v) => write!(f, "{v}"),
-            Value::F32(bits) => fmt_float(f, f32::from_bits(*bits) as f64),
+            Value::F32(bits) => fmt_float(f, f32::from_bits(*bits)),
             Value::F64(bits) => fmt_float(f, f64::from_bits(*bits)),
             Value::V128(v) => write!(f, "0x{v:032x}"),
             Value::NullRef(RefKind::Func) => f.write_str("ref.null func"),
             Value::NullRef(RefKind::Extern) => f.write_str("ref.null extern"),
             Value::FuncRef => f.write_str("ref.func"),
             Value::ExternRef(n) => write!(f, "ref.extern {n}"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::S8(v) => write!(f, "{v}"),
+            Value::U8(v) => write!(f, "{v}"),
+            Value::S16(v) => write!(f, "{v}"),
+            Value::U16(v) => write!(f, "{v}"),
+            Value::U32(v) => write!(f, "{v}"),
+            Value::U64(v) => write!(f, "{v}"),
+            Value::Char(c) => write!(f, "{c:?}"),
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::List(items) | Value::Tuple(items) => {
+                let (open, close) = match self {
+                    Value::List(_) => ("[", "]"),
+                    _ => ("(", ")"),
+                };
+                f.write_str(open)?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str(close)
+            }
+            Value::Packed(p) => fmt_packed(f, p),
+            Value::Record(fields) => {
+                f.write_str("{")?;
+                for (i, (name, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {value}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Variant(case, payload) => fmt_case(f, case, payload.as_deref()),
+            Value::Enum(case) => f.write_str(case),
+            Value::Option(None) => f.write_str("none"),
+            Value::Option(Some(v)) => write!(f, "some({v})"),
+            Value::Result(Ok(v)) => fmt_case(f, "ok", v.as_deref()),
+            Value::Result(Err(v)) => fmt_case(f, "err", v.as_deref()),
+            Value::Flags(names) => write!(f, "{{{}}}", names.join(", ")),
         }
     }
 }
 
-fn fmt_float(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
-    if v.is_nan() {
+fn fmt_case(f: &mut fmt::Formatter<'_>, case: &str, payload: Option<&Value>) -> fmt::Result {
+    match payload {
+        Some(v) => write!(f, "{case}({v})"),
+        None => f.write_str(case),
+    }
+}
+
+fn fmt_packed(f: &mut fmt::Formatter<'_>, p: &Packed) -> fmt::Result {
+    fn items<T: Number>(f: &mut fmt::Formatter<'_>, p: &Packed) -> fmt::Result {
+        let Some(items) = p.to_vec::<T>() else {
+            return write!(f, "<{} bytes of {}>", p.bytes.len(), p.elem);
+        };
+        f.write_str("[")?;
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", item.into_value())?;
+        }
+        f.write_str("]")
+    }
+    match p.elem {
+        NumType::S8 => items::<i8>(f, p),
+        NumType::U8 => items::<u8>(f, p),
+        NumType::S16 => items::<i16>(f, p),
+        NumType::U16 => items::<u16>(f, p),
+        NumType::S32 => items::<i32>(f, p),
+        NumType::U32 => items::<u32>(f, p),
+        NumType::S64 => items::<i64>(f, p),
+        NumType::U64 => items::<u64>(f, p),
+        NumType::F32 => items::<f32>(f, p),
+        NumType::F64 => items::<f64>(f, p),
+    }
+}
+
+fn fmt_float<F: Into<f64> + fmt::Debug + Copy>(f: &mut fmt::Formatter<'_>, v: F) -> fmt::Result {
+    let wide: f64 = v.into();
+    if wide.is_nan() {
         f.write_str("nan")
-    } else if v.is_infinite() {
-        f.write_str(if v > 0.0 { "inf" } else { "-inf" })
+    } else if wide.is_infinite() {
+        f.write_str(if wide > 0.0 { "inf" } else { "-inf" })
     } else {
         write!(f, "{v:?}")
     }
@@ -151,5 +344,71 @@ mod tests {
         assert_eq!(Value::f32(f32::NAN).to_string(), "nan");
         assert_eq!(Value::f64(f64::NEG_INFINITY).to_string(), "-inf");
         assert_eq!(Value::f64(-0.0).to_string(), "-0.0");
+    }
+
+    #[test]
+    fn display_of_component_values_is_wave() {
+        let point = Value::Record(vec![
+            ("x".into(), Value::I32(1)),
+            ("label".into(), Value::String("a \"b\"".into())),
+        ]);
+        assert_eq!(point.to_string(), r#"{x: 1, label: "a \"b\""}"#);
+        assert_eq!(Value::list_of(&[3i32, -1]).to_string(), "[3, -1]");
+        assert_eq!(Value::list_of(&[0.1f32]).to_string(), "[0.1]");
+        assert_eq!(
+            Value::Option(Some(Box::new(Value::Char('x')))).to_string(),
+            "some('x')"
+        );
+        assert_eq!(Value::Result(Err(None)).to_string(), "err");
+        assert_eq!(
+            Value::Flags(vec!["read".into(), "exec".into()]).to_string(),
+            "{read, exec}"
+        );
+    }
+
+    #[test]
+    fn numbers_come_out_of_packed_and_plain_lists() {
+        let plain = Value::List(vec![Value::I32(2), Value::I32(1)]);
+        assert_eq!(plain.to_numbers::<i32>(), Some(vec![2, 1]));
+        assert_eq!(
+            Value::list_of(&[2i32, 1]).to_numbers::<i32>(),
+            Some(vec![2, 1])
+        );
+        assert_eq!(plain.to_numbers::<i64>(), None);
+    }
+
+    fn decode(value: &Value) -> Result<Value, crate::CodecError> {
+        let body = bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap();
+        crate::codec::decode_body(&body)
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_while_decoding() {
+        let nest = |depth| {
+            let mut v = Value::Bool(true);
+            for _ in 1..depth {
+                v = Value::List(vec![v]);
+            }
+            v
+        };
+        let ok = nest(crate::nesting::MAX_DEPTH as usize);
+        assert_eq!(decode(&ok).unwrap(), ok);
+        // Built as bytes: a value this deep would overflow the stack when
+        // encoded or dropped. `List` is variant 17, `Bool` 8.
+        let mut body = [17u8, 1].repeat(100_000);
+        body.extend([8, 1]);
+        let e = crate::codec::decode_body::<Value>(&body).unwrap_err();
+        assert!(e.to_string().contains("nest deeper"), "{e}");
+    }
+
+    #[test]
+    fn a_message_holds_a_bounded_number_of_values() {
+        let n = crate::nesting::MAX_VALUES as usize;
+        let ok = Value::List(vec![Value::Bool(false); n - 1]);
+        assert!(decode(&ok).is_ok());
+        let e = decode(&Value::List(vec![Value::Bool(false); n])).unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
+        // A packed list is one value whatever its length.
+        assert!(decode(&Value::list_of(&vec![7u8; 2 * n])).is_ok());
     }
 }

@@ -1,28 +1,38 @@
-//! Compiled modules cached by the SHA-256 of the uploaded bytes and shared by
+//! Compiled modules and components cached by the SHA-256 of the uploaded bytes and shared by
 //! every connection: uploading the same bytes again does not recompile.
 //!
 //! Modules are always compiled here from the client's wasm or WAT; bytes from
 //! a client are never deserialized as precompiled code.
 
+use crate::component::ComponentCode;
 use crate::errors::invalid_module;
 use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use wasmtime::component::Component;
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
 /// Uploads up to this size are hashed on the reactor (a few µs); larger ones
 /// on the blocking pool.
 const INLINE_HASH_BYTES: usize = 256 << 10;
 
-/// A compiled module and what is prepared once for it.
+/// A compiled module or component and what is prepared once for it.
 pub struct CachedModule {
     /// Hex SHA-256 of the uploaded bytes.
     pub hash: String,
-    pub module: Module,
-    /// Ready to instantiate when the module imports nothing.
-    pub pre: Option<InstancePre<StoreData>>,
+    pub code: Code,
+}
+
+/// What the uploaded bytes compiled to.
+pub enum Code {
+    Core {
+        module: Module,
+        /// Ready to instantiate when the module imports nothing.
+        pre: Option<InstancePre<StoreData>>,
+    },
+    Component(ComponentCode),
 }
 
 /// A bounded map from content hash to compiled module; the oldest entry goes
@@ -53,30 +63,29 @@ impl ModuleCache {
     /// it off the async reactor.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidModule`] when the bytes are not a valid module,
-    /// [`ErrorKind::Unsupported`] for a component.
+    /// [`ErrorKind::InvalidModule`] when the bytes are not a valid module or
+    /// component.
     pub fn get_or_compile(&self, bytes: &[u8]) -> Result<Arc<CachedModule>, RemoteError> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
-        if is_component(bytes) {
-            return Err(RemoteError::new(
-                ErrorKind::Unsupported,
-                "this is a WebAssembly component; this server runs core modules only",
-            ));
-        }
-        let module = Module::new(&self.engine, bytes).map_err(invalid_module)?;
-        let pre = if module.imports().len() == 0 {
-            let linker = Linker::new(&self.engine);
-            Some(linker.instantiate_pre(&module).map_err(invalid_module)?)
+        let code = if is_component(bytes) {
+            let component = Component::new(&self.engine, bytes).map_err(invalid_module)?;
+            Code::Component(ComponentCode::new(&self.engine, component).map_err(invalid_module)?)
         } else {
-            None
+            let module = Module::new(&self.engine, bytes).map_err(invalid_module)?;
+            let pre = if module.imports().len() == 0 {
+                let linker = Linker::new(&self.engine);
+                Some(linker.instantiate_pre(&module).map_err(invalid_module)?)
+            } else {
+                None
+            };
+            Code::Core { module, pre }
         };
         let compiled = Arc::new(CachedModule {
             hash: hex(&key),
-            module,
-            pre,
+            code,
         });
         let mut entries = self.lock();
         if !entries.map.contains_key(&key) {
@@ -162,11 +171,14 @@ mod tests {
             .get_or_compile(b"(module (func (export \"a\")))")
             .unwrap();
         assert!(Arc::ptr_eq(&a, &again), "a hit returns the compiled module");
-        assert!(a.pre.is_some(), "import-free modules are pre-instantiated");
+        assert!(
+            matches!(&a.code, Code::Core { pre: Some(_), .. }),
+            "import-free modules are pre-instantiated"
+        );
         let b = cache
             .get_or_compile(b"(module (import \"m\" \"f\" (func)))")
             .unwrap();
-        assert!(b.pre.is_none());
+        assert!(matches!(&b.code, Code::Core { pre: None, .. }));
         assert_eq!(cache.len(), 2);
         cache.get_or_compile(b"(module)").unwrap();
         assert_eq!(cache.len(), 2);
@@ -180,14 +192,22 @@ mod tests {
     }
 
     #[test]
-    fn components_and_garbage_are_refused() {
-        let cache = ModuleCache::new(Engine::default(), 2);
-        let e = cache.get_or_compile(b"(component)").err().unwrap();
-        assert_eq!(e.kind, ErrorKind::Unsupported);
-        let e = cache.get_or_compile(b"\0asm\x0d\0\x01\0").err().unwrap();
-        assert_eq!(e.kind, ErrorKind::Unsupported);
+    fn components_compile_and_garbage_is_refused() {
+        let cache = ModuleCache::new(Engine::default(), 4);
+        let c = cache.get_or_compile(b"(component)").unwrap();
+        assert!(matches!(&c.code, Code::Component(c) if c.pre.is_some() && c.exports.is_empty()));
+        let e = cache
+            .get_or_compile(b"\0asm\x0d\0\x01\0\x07\xff")
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidModule);
         let e = cache.get_or_compile(b"nonsense").err().unwrap();
         assert_eq!(e.kind, ErrorKind::InvalidModule);
-        assert!(cache.is_empty());
+        let e = cache
+            .get_or_compile(b"(component (core module $m (func $f (export \"f\")) (func $f)))")
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidModule);
+        assert_eq!(cache.len(), 1, "only the valid component is cached");
     }
 }

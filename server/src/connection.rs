@@ -169,5 +169,6 @@ fn request_name(request: &Request) -> &'static str {
         Request::WriteMemory(_) => "write_memory",
         Request::Register { .. } => "register",
         Request::Validate { .. } => "validate",
+        Request::Reset { .. } => "reset",
     }
 }

@@ -48,7 +48,9 @@ pub fn to_val(
                 "{}: expected {}, got {} ({})",
                 what(),
                 val_type(expected),
-                value.ty(),
+                value
+                    .ty()
+                    .map_or_else(|| value.kind_name().to_string(), |t| t.to_string()),
                 value
             ),
         )

@@ -1,23 +1,33 @@
 //! One named instance in a namespace and everything a client can do to it:
 //! call its functions, read and write its globals and memories, describe it.
 
-use crate::cache::CachedModule;
+use crate::cache::{CachedModule, Code};
+use crate::component_call;
 use crate::convert::{from_val, func_type, to_val, val_type};
 use crate::errors::{Budget, guest_error};
-use crate::store::StoreGroup;
+use crate::store::{StoreData, StoreGroup};
 use sandcall_protocol::{
     ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
 };
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::{AsContext, AsContextMut, Extern, Memory, Mutability, RootScope, Val};
+use wasmtime::{AsContext, AsContextMut, Extern, Memory, Mutability, RootScope, Store, Val};
 
 /// An instance, the store it lives in and what it has cost so far.
 pub struct Entry {
     pub group: StoreGroup,
-    pub instance: wasmtime::Instance,
+    pub live: Live,
     pub module: Arc<CachedModule>,
     pub fuel_used: u64,
+    /// Why a component instance can no longer be entered: set by the first
+    /// call that failed inside the guest, cleared by a reset.
+    pub poisoned: Option<String>,
+}
+
+/// The instance itself.
+pub enum Live {
+    Core(wasmtime::Instance),
+    Component(wasmtime::component::Instance),
 }
 
 fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
@@ -40,9 +50,18 @@ impl Entry {
         args: &[Value],
         budget: Budget,
     ) -> Result<EvalResult, RemoteError> {
+        let instance = match &self.live {
+            Live::Core(instance) => *instance,
+            Live::Component(instance) => {
+                let instance = *instance;
+                return self
+                    .call_component(name, instance, export, args, budget)
+                    .await;
+            }
+        };
         let mut store = self.group.lock().await;
-        let Some(func) = self.instance.get_func(&mut *store, export) else {
-            return Err(match self.instance.get_export(&mut *store, export) {
+        let Some(func) = instance.get_func(&mut *store, export) else {
+            return Err(match instance.get_export(&mut *store, export) {
                 Some(_) => RemoteError::new(
                     ErrorKind::BadRequest,
                     format!("export `{export}` of `{name}` is not a function"),
@@ -62,12 +81,7 @@ impl Entry {
                 ),
             ));
         }
-        let fuel = budget.fuel.unwrap_or(u64::MAX);
-        store
-            .set_fuel(fuel)
-            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-        store.data_mut().start_deadline(budget.deadline_ms);
-        store.set_epoch_deadline(1);
+        let fuel = arm(&mut store, budget)?;
         let mut scope = RootScope::new(&mut *store);
         let mut params = Vec::with_capacity(args.len());
         for (i, (arg, expected)) in args.iter().zip(ty.params()).enumerate() {
@@ -95,14 +109,75 @@ impl Entry {
         })
     }
 
+    async fn call_component(
+        &mut self,
+        name: &str,
+        instance: wasmtime::component::Instance,
+        export: &str,
+        args: &[Value],
+        budget: Budget,
+    ) -> Result<EvalResult, RemoteError> {
+        let Code::Component(code) = &self.module.code else {
+            return Err(RemoteError::new(
+                ErrorKind::Internal,
+                "component without its code",
+            ));
+        };
+        let Some(export) = code.export(export) else {
+            return Err(not_found(name, "function", export));
+        };
+        if let Some(why) = &self.poisoned {
+            return Err(RemoteError::new(
+                ErrorKind::Poisoned,
+                format!(
+                    "instance `{name}` failed inside an earlier call ({why}) and can no longer be \
+                     entered; `reset {name}` re-instantiates it (its state is lost)"
+                ),
+            ));
+        }
+        let mut store = self.group.lock().await;
+        let fuel = arm(&mut store, budget)?;
+        let outcome = component_call::call(&mut store, &instance, export, args, budget).await?;
+        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        self.fuel_used = self.fuel_used.saturating_add(fuel_used);
+        match outcome {
+            Ok((results, guest_ns)) => Ok(EvalResult {
+                results,
+                fuel_used,
+                guest_ns,
+            }),
+            Err(mut e) => {
+                self.poisoned = Some(format!("{}: {}", e.kind, e.message));
+                e.message = format!(
+                    "{}; instance `{name}` is now poisoned: `reset {name}` re-instantiates it",
+                    e.message
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// The core instance, for requests only core modules answer.
+    fn core(&self, name: &str, what: &str) -> Result<wasmtime::Instance, RemoteError> {
+        match &self.live {
+            Live::Core(instance) => Ok(*instance),
+            Live::Component(_) => Err(RemoteError::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "`{name}` is a component: it exports no {what}s; call its functions with eval"
+                ),
+            )),
+        }
+    }
+
     /// The value of global `global`.
     ///
     /// # Errors
     /// Not found, or a value that cannot cross the wire.
     pub async fn get_global(&self, name: &str, global: &str) -> Result<Value, RemoteError> {
+        let instance = self.core(name, "global")?;
         let mut store = self.group.lock().await;
-        let g = self
-            .instance
+        let g = instance
             .get_global(&mut *store, global)
             .ok_or_else(|| not_found(name, "global", global))?;
         let mut scope = RootScope::new(&mut *store);
@@ -120,9 +195,9 @@ impl Entry {
         global: &str,
         value: &Value,
     ) -> Result<(), RemoteError> {
+        let instance = self.core(name, "global")?;
         let mut store = self.group.lock().await;
-        let g = self
-            .instance
+        let g = instance
             .get_global(&mut *store, global)
             .ok_or_else(|| not_found(name, "global", global))?;
         let ty = g.ty(&*store);
@@ -150,9 +225,10 @@ impl Entry {
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>, RemoteError> {
+        let instance = self.core(name, "memorie")?;
         let mut guard = self.group.lock().await;
         let store = &mut *guard;
-        let mem = self.memory(store, name, memory)?;
+        let mem = memory_of(instance, store, name, memory)?;
         let data = mem.data(&*store);
         let range = checked_range(offset, len, data.len())?;
         Ok(data[range].to_vec())
@@ -169,84 +245,32 @@ impl Entry {
         offset: u64,
         bytes: &[u8],
     ) -> Result<(), RemoteError> {
+        let instance = self.core(name, "memorie")?;
         let mut guard = self.group.lock().await;
         let store = &mut *guard;
-        let mem = self.memory(store, name, memory)?;
+        let mem = memory_of(instance, store, name, memory)?;
         let data = mem.data_mut(&mut *store);
         let range = checked_range(offset, bytes.len() as u64, data.len())?;
         data[range].copy_from_slice(bytes);
         Ok(())
     }
 
-    fn memory(
-        &self,
-        store: &mut wasmtime::Store<crate::store::StoreData>,
-        name: &str,
-        memory: Option<&str>,
-    ) -> Result<Memory, RemoteError> {
-        match memory {
-            Some(m) => self
-                .instance
-                .get_memory(&mut *store, m)
-                .ok_or_else(|| not_found(name, "memory", m)),
-            None => self
-                .instance
-                .exports(&mut *store)
-                .find_map(|e| e.into_memory())
-                .ok_or_else(|| {
-                    RemoteError::new(
-                        ErrorKind::NotFound,
-                        format!("instance `{name}` exports no memory"),
-                    )
-                }),
-        }
-    }
-
     /// Describe the instance for `namespace` and `execute`.
     pub async fn describe(&self, name: &str, registered_as: Vec<String>) -> InstanceInfo {
-        let mut guard = self.group.lock().await;
-        let store = &mut *guard;
-        let externs: Vec<(String, Extern)> = self
-            .instance
-            .exports(&mut *store)
-            .map(|e| (e.name().to_string(), e.into_extern()))
-            .collect();
-        let mut memory_bytes = 0;
-        let exports = externs
-            .into_iter()
-            .map(|(export, ext)| {
-                let kind = match ext {
-                    Extern::Func(f) => ExportKind::Func(func_type(&f.ty(&*store))),
-                    Extern::Global(g) => {
-                        let ty = g.ty(&*store);
-                        ExportKind::Global {
-                            ty: val_type(ty.content()),
-                            mutable: ty.mutability() == Mutability::Var,
-                        }
-                    }
-                    Extern::Memory(m) => {
-                        memory_bytes += m.data_size(&*store) as u64;
-                        ExportKind::Memory {
-                            pages: m.size(&*store),
-                            max_pages: m.ty(&*store).maximum(),
-                        }
-                    }
-                    Extern::Table(t) => {
-                        let ty = t.ty(&*store);
-                        ExportKind::Table {
-                            element: val_type(&wasmtime::ValType::Ref(ty.element().clone())),
-                            size: t.size(&*store),
-                            max: ty.maximum(),
-                        }
-                    }
-                    other => ExportKind::Other(format!("{other:?}")),
-                };
-                ExportInfo { name: export, kind }
-            })
-            .collect();
+        let (kind, exports, memory_bytes) = match (&self.live, &self.module.code) {
+            (Live::Core(instance), _) => {
+                let mut store = self.group.lock().await;
+                let (exports, memory_bytes) = describe_core(*instance, &mut store);
+                (InstanceKind::Core, exports, memory_bytes)
+            }
+            (Live::Component(_), Code::Component(code)) => {
+                (InstanceKind::Component, code.describe(), 0)
+            }
+            (Live::Component(_), Code::Core { .. }) => (InstanceKind::Component, Vec::new(), 0),
+        };
         InstanceInfo {
             name: name.to_string(),
-            kind: InstanceKind::Core,
+            kind,
             module_hash: self.module.hash.clone(),
             exports,
             memory_bytes,
@@ -254,6 +278,85 @@ impl Entry {
             registered_as,
         }
     }
+}
+
+/// Set the fuel and deadline of the call about to start; the fuel given.
+fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<u64, RemoteError> {
+    let fuel = budget.fuel.unwrap_or(u64::MAX);
+    store
+        .set_fuel(fuel)
+        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+    store.data_mut().start_deadline(budget.deadline_ms);
+    store.set_epoch_deadline(1);
+    Ok(fuel)
+}
+
+/// A memory of `instance` (default: its first exported one).
+fn memory_of(
+    instance: wasmtime::Instance,
+    store: &mut Store<StoreData>,
+    name: &str,
+    memory: Option<&str>,
+) -> Result<Memory, RemoteError> {
+    match memory {
+        Some(m) => instance
+            .get_memory(&mut *store, m)
+            .ok_or_else(|| not_found(name, "memory", m)),
+        None => instance
+            .exports(&mut *store)
+            .find_map(|e| e.into_memory())
+            .ok_or_else(|| {
+                RemoteError::new(
+                    ErrorKind::NotFound,
+                    format!("instance `{name}` exports no memory"),
+                )
+            }),
+    }
+}
+
+/// A core instance's exports, and the bytes its exported memories hold.
+fn describe_core(
+    instance: wasmtime::Instance,
+    store: &mut Store<StoreData>,
+) -> (Vec<ExportInfo>, u64) {
+    let externs: Vec<(String, Extern)> = instance
+        .exports(&mut *store)
+        .map(|e| (e.name().to_string(), e.into_extern()))
+        .collect();
+    let mut memory_bytes = 0;
+    let exports = externs
+        .into_iter()
+        .map(|(export, ext)| {
+            let kind = match ext {
+                Extern::Func(f) => ExportKind::Func(func_type(&f.ty(&*store))),
+                Extern::Global(g) => {
+                    let ty = g.ty(&*store);
+                    ExportKind::Global {
+                        ty: val_type(ty.content()),
+                        mutable: ty.mutability() == Mutability::Var,
+                    }
+                }
+                Extern::Memory(m) => {
+                    memory_bytes += m.data_size(&*store) as u64;
+                    ExportKind::Memory {
+                        pages: m.size(&*store),
+                        max_pages: m.ty(&*store).maximum(),
+                    }
+                }
+                Extern::Table(t) => {
+                    let ty = t.ty(&*store);
+                    ExportKind::Table {
+                        element: val_type(&wasmtime::ValType::Ref(ty.element().clone())),
+                        size: t.size(&*store),
+                        max: ty.maximum(),
+                    }
+                }
+                other => ExportKind::Other(format!("{other:?}")),
+            };
+            ExportInfo { name: export, kind }
+        })
+        .collect();
+    (exports, memory_bytes)
 }
 
 /// `offset..offset+len` if it lies inside a memory of `size` bytes.

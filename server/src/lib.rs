@@ -9,12 +9,17 @@
 //! - [`session`]: the commands, applied to a connection's namespace.
 //! - [`namespace`]: named instances, registrations, instantiation.
 //! - [`instance`]: calls, globals and memories of one instance.
+//! - [`component`]: a compiled component's exports and signatures;
+//!   [`component_call`] calls them, typed or dynamic.
 //! - [`store`]: a wasmtime store with its limiter.
 //! - [`runtime`]: the engine, its epoch ticker and its module cache ([`cache`]).
-//! - [`convert`], [`errors`]: values and errors between wasmtime and the protocol.
+//! - [`convert`], [`wit_convert`], [`wit_types`], [`errors`]: values, types
+//!   and errors between wasmtime and the protocol.
 //! - [`config`]: every limit, with defaults and command-line flags.
 
 pub mod cache;
+pub mod component;
+pub mod component_call;
 pub mod config;
 pub mod connection;
 pub mod convert;
@@ -25,6 +30,8 @@ pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod wit_convert;
+pub mod wit_types;
 
 pub use config::LimitConfig;
 pub use server::{EmbeddedServer, ServerConfig, ServerError, run};

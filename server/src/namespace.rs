@@ -2,9 +2,10 @@
 //! live until dropped or until the client disconnects, and the module names
 //! under which some of them are registered for later imports.
 
-use crate::cache::CachedModule;
+use crate::cache::{CachedModule, Code};
+use crate::component::ComponentCode;
 use crate::errors::{Budget, guest_error};
-use crate::instance::Entry;
+use crate::instance::{Entry, Live};
 use crate::runtime::Runtime;
 use crate::store::StoreGroup;
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
@@ -103,8 +104,17 @@ impl Namespace {
     /// Instantiate in a fresh store, or in the store of the registered
     /// instances it imports from.
     async fn instantiate(&self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
+        let core = match &module.code {
+            Code::Core { module, .. } => module,
+            Code::Component(code) => {
+                if let Some(e) = code.link_error() {
+                    return Err(e);
+                }
+                return instantiate_alone(&self.runtime, module).await;
+            }
+        };
         let mut providers: Vec<(&str, &Entry)> = Vec::new();
-        for import in module.module.imports() {
+        for import in core.imports() {
             let Some(provider) = self.registry.get(import.module()) else {
                 return Err(RemoteError::new(
                     ErrorKind::LinkError,
@@ -131,7 +141,7 @@ impl Namespace {
                 }
                 first.group.clone()
             }
-            None => StoreGroup::new(&self.runtime),
+            None => return instantiate_alone(&self.runtime, module).await,
         };
         let limits = self.runtime.limits();
         let budget = Budget {
@@ -144,18 +154,19 @@ impl Namespace {
         store.set_fuel(limits.fuel).map_err(internal)?;
         store.data_mut().start_deadline(limits.deadline_ms);
         store.set_epoch_deadline(1);
-        let instance = match (&module.pre, providers.is_empty()) {
-            (Some(pre), true) => pre.instantiate_async(&mut *store).await,
-            _ => {
-                let mut linker = Linker::new(self.runtime.engine());
-                for (as_name, entry) in &providers {
-                    linker
-                        .instance(&mut *store, as_name, entry.instance)
-                        .map_err(internal)?;
-                }
-                linker.instantiate_async(&mut *store, &module.module).await
-            }
-        };
+        let mut linker = Linker::new(self.runtime.engine());
+        for (as_name, entry) in &providers {
+            let Live::Core(instance) = entry.live else {
+                return Err(RemoteError::new(
+                    ErrorKind::Unsupported,
+                    format!("`{as_name}` is a component; core modules cannot import from it"),
+                ));
+            };
+            linker
+                .instance(&mut *store, as_name, instance)
+                .map_err(internal)?;
+        }
+        let instance = linker.instantiate_async(&mut *store, core).await;
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
         let instance = instance.map_err(|e| {
             let refusal = store.data_mut().take_refusal();
@@ -164,19 +175,50 @@ impl Namespace {
         drop(store);
         Ok(Entry {
             group,
-            instance,
+            live: Live::Core(instance),
             module,
             fuel_used,
+            poisoned: None,
         })
+    }
+
+    /// Instantiate `name` afresh from its compiled code in a new store: its
+    /// state is lost, and a poisoned component can be called again.
+    ///
+    /// # Errors
+    /// Not found; unsupported for an instance linked to registered ones
+    /// (re-execute it instead); any failure of instantiation.
+    pub async fn reset(&mut self, name: &str) -> Result<InstanceInfo, RemoteError> {
+        let module = self.get(name)?.module.clone();
+        if let Code::Core { pre: None, .. } = &module.code {
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "`{name}` imports from registered instances and shares their store; \
+                     execute it again to start afresh"
+                ),
+            ));
+        }
+        let fresh = instantiate_alone(&self.runtime, module).await?;
+        let registered = self.registrations(name);
+        let info = fresh.describe(name, registered).await;
+        self.instances.insert(name.to_string(), fresh);
+        Ok(info)
     }
 
     /// Make `name`'s exports importable under module name `as_name`.
     ///
     /// # Errors
-    /// Unknown instance, or a bad name.
+    /// Unknown instance, a bad name, or a component (only core instances
+    /// are imported from).
     pub fn register(&mut self, name: &str, as_name: &str) -> Result<(), RemoteError> {
         check_name(as_name)?;
-        self.get(name)?;
+        if let Live::Component(_) = self.get(name)?.live {
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                format!("`{name}` is a component; only core instances can be registered"),
+            ));
+        }
         let most = self.runtime.limits().instances as usize * 4;
         if !self.registry.contains_key(as_name) && self.registry.len() >= most {
             return Err(RemoteError::new(
@@ -207,16 +249,68 @@ impl Namespace {
     pub async fn list(&self) -> Vec<InstanceInfo> {
         let mut list = Vec::with_capacity(self.instances.len());
         for (name, entry) in &self.instances {
-            let registered = self
-                .registry
-                .iter()
-                .filter(|(_, target)| *target == name)
-                .map(|(as_name, _)| as_name.clone())
-                .collect();
-            list.push(entry.describe(name, registered).await);
+            list.push(entry.describe(name, self.registrations(name)).await);
         }
         list
     }
+
+    /// The module names `name` is registered under.
+    fn registrations(&self, name: &str) -> Vec<String> {
+        self.registry
+            .iter()
+            .filter(|(_, target)| *target == name)
+            .map(|(as_name, _)| as_name.clone())
+            .collect()
+    }
+}
+
+/// Instantiate import-free code in a fresh store of its own, under the
+/// runtime's default fuel and deadline (a start function runs guest code).
+async fn instantiate_alone(
+    runtime: &Runtime,
+    module: Arc<CachedModule>,
+) -> Result<Entry, RemoteError> {
+    let group = StoreGroup::new(runtime);
+    let limits = runtime.limits();
+    let budget = Budget {
+        fuel: Some(limits.fuel),
+        deadline_ms: limits.deadline_ms,
+    };
+    let mut store = group.lock().await;
+    store.data_mut().count_instance()?;
+    store
+        .set_fuel(limits.fuel)
+        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+    store.data_mut().start_deadline(limits.deadline_ms);
+    store.set_epoch_deadline(1);
+    let live = match &module.code {
+        Code::Core { pre: Some(pre), .. } => {
+            pre.instantiate_async(&mut *store).await.map(Live::Core)
+        }
+        Code::Component(ComponentCode { pre: Some(pre), .. }) => pre
+            .instantiate_async(&mut *store)
+            .await
+            .map(Live::Component),
+        _ => {
+            return Err(RemoteError::new(
+                ErrorKind::Internal,
+                "instantiating code that has imports without a linker",
+            ));
+        }
+    };
+    let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
+    let live = live.map_err(|e| {
+        let refusal = store.data_mut().take_refusal();
+        guest_error(e, budget, refusal)
+    })?;
+    drop(store);
+    Ok(Entry {
+        group,
+        live,
+        module,
+        fuel_used,
+        poisoned: None,
+    })
 }
 
 fn check_name(name: &str) -> Result<(), RemoteError> {

@@ -94,6 +94,7 @@ impl Session {
             Request::Register { name, as_name } => {
                 ns.register(&name, &as_name).map(|()| Response::Registered)
             }
+            Request::Reset { name } => ns.reset(&name).await.map(Response::Reset),
             Request::Validate { module } => {
                 let limit = ns.runtime().limits().module_bytes;
                 if module.len() as u64 > limit {

@@ -1,0 +1,153 @@
+//! Calling a component's exported function: typed for `list<number>` →
+//! `list<number>` (one copy each way), dynamic [`Val`]s for everything else.
+
+use crate::component::ComponentExport;
+use crate::errors::{Budget, guest_error};
+use crate::store::StoreData;
+use crate::wit_convert::{from_component_val, to_component_val};
+use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value};
+use std::time::Instant;
+use wasmtime::Store;
+use wasmtime::component::{Func, Instance, Val};
+
+/// What a finished call returns: its result values and the nanoseconds the
+/// guest call took (lowering and lifting included).
+pub type Outcome = (Vec<Value>, u64);
+
+/// The error of a call that entered the guest: a trap, fuel, deadline or
+/// limit, or a value the guest got wrong (a bad pointer in a returned list).
+fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) -> RemoteError {
+    let refusal = store.data_mut().take_refusal();
+    if e.downcast_ref::<wasmtime::Trap>().is_none() && refusal.is_none() {
+        let message = format!("{e:#}");
+        // wasmtime bounds what lifting a result may allocate on the host
+        // ("hostcall fuel", 128 MiB of values); its error type is private.
+        if message.contains("fuel allocated for hostcalls") {
+            return RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "the result is too large to copy out of the guest: {} MiB of host values \
+                     at most",
+                    store.hostcall_fuel() >> 20
+                ),
+            );
+        }
+        return RemoteError::trap("guest_error", message);
+    }
+    guest_error(e, budget, refusal)
+}
+
+/// Call `export` of `instance` with `args`. Fuel and deadline are already set.
+///
+/// # Errors
+/// Bad arguments (before the guest is entered: the instance stays usable);
+/// anything else comes from inside the call and poisons the instance.
+pub async fn call(
+    store: &mut Store<StoreData>,
+    instance: &Instance,
+    export: &ComponentExport,
+    args: &[Value],
+    budget: Budget,
+) -> Result<Result<Outcome, RemoteError>, RemoteError> {
+    let func = instance
+        .get_func(&mut *store, export.index)
+        .ok_or_else(|| {
+            RemoteError::new(
+                ErrorKind::Internal,
+                format!("export `{}` vanished", export.name),
+            )
+        })?;
+    if args.len() != export.func.params.len() {
+        return Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "`{}` takes {} argument(s), {}; got {}",
+                export.name,
+                export.func.params.len(),
+                export.func,
+                args.len()
+            ),
+        ));
+    }
+    if let Some(elem) = export.fast {
+        return typed(store, func, export, &args[0], elem, budget).await;
+    }
+    let ty = func.ty(&*store);
+    let mut params = Vec::with_capacity(args.len());
+    for (i, (arg, (pname, pty))) in args.iter().zip(ty.params()).enumerate() {
+        let what = || format!("argument {} (`{pname}`) of `{}`", i + 1, export.name);
+        params.push(to_component_val(arg, &pty, &what)?);
+    }
+    let mut results = vec![Val::Bool(false); ty.results().len()];
+    drop(ty);
+    let start = Instant::now();
+    let outcome = func.call_async(&mut *store, &params, &mut results).await;
+    let guest_ns = start.elapsed().as_nanos() as u64;
+    drop(params);
+    if let Err(e) = outcome {
+        return Ok(Err(call_error(store, e, budget)));
+    }
+    let values = results
+        .into_iter()
+        .map(from_component_val)
+        .collect::<Result<Vec<_>, _>>();
+    Ok(values.map(|v| (v, guest_ns)))
+}
+
+/// The typed call of `func(x: list<t>) -> list<t>`.
+async fn typed(
+    store: &mut Store<StoreData>,
+    func: Func,
+    export: &ComponentExport,
+    arg: &Value,
+    elem: NumType,
+    budget: Budget,
+) -> Result<Result<Outcome, RemoteError>, RemoteError> {
+    macro_rules! typed_call {
+        ($t:ty) => {{
+            let Some(data) = arg.to_numbers::<$t>() else {
+                return Err(RemoteError::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "argument 1 of `{}`: expected list<{elem}>, got a {}",
+                        export.name,
+                        describe(arg)
+                    ),
+                ));
+            };
+            let typed = func
+                .typed::<(Vec<$t>,), (Vec<$t>,)>(&*store)
+                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            let start = Instant::now();
+            let outcome = typed.call_async(&mut *store, (data,)).await;
+            let guest_ns = start.elapsed().as_nanos() as u64;
+            Ok(match outcome {
+                Ok((sorted,)) => Ok((vec![Value::list_of(&sorted)], guest_ns)),
+                Err(e) => Err(call_error(store, e, budget)),
+            })
+        }};
+    }
+    match elem {
+        NumType::S8 => typed_call!(i8),
+        NumType::U8 => typed_call!(u8),
+        NumType::S16 => typed_call!(i16),
+        NumType::U16 => typed_call!(u16),
+        NumType::S32 => typed_call!(i32),
+        NumType::U32 => typed_call!(u32),
+        NumType::S64 => typed_call!(i64),
+        NumType::U64 => typed_call!(u64),
+        NumType::F32 => typed_call!(f32),
+        NumType::F64 => typed_call!(f64),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Packed(p) => format!("packed list<{}>", p.elem),
+        Value::List(items) => match items.first() {
+            Some(first) => format!("list of {}", first.kind_name()),
+            None => "list".to_string(),
+        },
+        other => other.kind_name().to_string(),
+    }
+}
