@@ -5,7 +5,7 @@ PROFILE := --release
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build test demo latency fmt lint
+.PHONY: all build test demo latency fmt lint wasm-target guest
 
 all: build
 
@@ -14,15 +14,18 @@ build:
 
 ## Every test: unit, integration (real server on 127.0.0.1:0), CLI and spec
 ## scripts; ends with one line adding up every test binary's result.
-test:
+test: wasm-target
 	@mkdir -p target
 	$(CARGO) test $(PROFILE) --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
 
-## The main job on an embedded server: the RPyC seminar walkthrough.
-demo:
+## The main job on an embedded server: the RPyC seminar walkthrough (as a
+## program, then as a CLI script), then the sort guest on lists of 1,000 to
+## 1,000,000 ints with every result checked, and a table of the times.
+demo: guest
 	$(CARGO) run $(PROFILE) --example seminar
 	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded run client/examples/seminar.sandcall
+	$(CARGO) run $(PROFILE) --example sorts
 
 ## Round-trip time of a trivial eval (10k calls, one client) and pipelined throughput.
 latency:
@@ -34,3 +37,13 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
+
+## The Rust standard library for wasm32-unknown-unknown, which the test guests
+## build against; silent when it is already installed.
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+## The test guests, built from source into components (guests/build.rs).
+guest: wasm-target
+	$(CARGO) build $(PROFILE) -p sandcall-guests
+	@stat -c '%n: %s bytes' target/guest/guest-sort.wasm target/guest/guest-values.wasm

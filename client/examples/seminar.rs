@@ -13,7 +13,6 @@ use sandcall::{Connection, Value};
 use support::Target;
 
 const SCORES: &str = include_str!("guests/scores.wat");
-const SORTS: &str = include_str!("guests/sorts.wat");
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -48,18 +47,26 @@ async fn main() -> anyhow::Result<()> {
         "scores are wrong"
     );
 
-    // conn.execute(SORTS); conn.eval("bubble_sort(data)") / quick_sort(data)
-    conn.execute("sorts", SORTS).await?;
+    // conn.execute(SORTS); conn.eval("bubble_sort(data)") / quick_sort(data):
+    // the sorts are a Rust guest compiled to a component (guest-sort/), the
+    // list goes in and comes back by value, in one request each.
+    conn.execute("sorter", sandcall_guests::sort()).await?;
     let data = random_ints(50, 1);
     let mut expected = data.clone();
     expected.sort_unstable();
-    for sort in ["bubble_sort", "quick_sort"] {
-        let sorted = sort_remotely(&mut conn, sort, &data).await?;
+    for sort in ["bubble-sort", "quick-sort"] {
+        let answer = conn
+            .call("sorter", sort, vec![Value::list_of(&data)])
+            .await?;
+        let sorted = answer
+            .results
+            .first()
+            .and_then(|v| v.to_numbers::<i32>())
+            .context("the sort returned no list<s32>")?;
         ensure!(sorted == expected, "{sort} returned a wrong order");
         println!(
-            "{sort} of {} ints sent by value: ok={} smallest={} largest={}",
+            "eval sorter {sort} on {} ints sent by value: sorted, smallest {} largest {}",
             data.len(),
-            sorted == expected,
             sorted[0],
             sorted[sorted.len() - 1]
         );
@@ -91,33 +98,6 @@ async fn main() -> anyhow::Result<()> {
     }
     drop(conn);
     target.stop().await
-}
-
-/// Write `data` into the guest's memory, sort it there, read it back.
-async fn sort_remotely(
-    conn: &mut Connection,
-    sort: &str,
-    data: &[i32],
-) -> anyhow::Result<Vec<i32>> {
-    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let len = bytes.len() as i32;
-    let grown = conn.eval("sorts", "reserve", &[Value::I32(len)]).await?;
-    ensure!(
-        grown == [Value::I32(1)],
-        "the guest could not reserve {len} bytes"
-    );
-    conn.write_memory("sorts", None, 0, bytes).await?;
-    conn.eval(
-        "sorts",
-        sort,
-        &[Value::I32(0), Value::I32(data.len() as i32)],
-    )
-    .await?;
-    let back = conn.read_memory("sorts", None, 0, len as u64).await?;
-    Ok(back
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
 }
 
 fn show(values: &[Value]) -> String {

@@ -209,14 +209,40 @@ impl Connection {
         export: &str,
         args: &[Value],
     ) -> Result<Vec<Value>, ClientError> {
-        let eval = Eval {
+        Ok(self.call(name, export, args.to_vec()).await?.results)
+    }
+
+    /// Like [`Connection::eval`], taking the arguments by value (a large
+    /// [`Value::Packed`] list is not copied) and answering with the fuel used
+    /// and the time spent inside the guest. A component function takes one
+    /// value per WIT parameter and answers with zero or one value.
+    ///
+    /// ```no_run
+    /// # async fn demo(conn: &mut sandcall::Connection) -> Result<(), sandcall::ClientError> {
+    /// use sandcall::Value;
+    /// let data: Vec<i32> = vec![5, 3, 9, 1];
+    /// let answer = conn.call("sorter", "quick-sort", vec![Value::list_of(&data)]).await?;
+    /// let sorted = answer.results.first().and_then(|v| v.to_numbers::<i32>());
+    /// assert_eq!(sorted, Some(vec![1, 3, 5, 9]));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Connection::eval`].
+    pub async fn call(
+        &mut self,
+        name: &str,
+        export: &str,
+        args: Vec<Value>,
+    ) -> Result<EvalResult, ClientError> {
+        self.eval_with(Eval {
             name: name.to_string(),
             export: export.to_string(),
-            args: args.to_vec(),
+            args,
             fuel: None,
             deadline_ms: None,
-        };
-        Ok(self.eval_with(eval).await?.results)
+        })
+        .await
     }
 
     /// Call with everything spelled out; the answer includes the fuel used
@@ -238,6 +264,23 @@ impl Connection {
     pub async fn namespace(&mut self) -> Result<Vec<InstanceInfo>, ClientError> {
         match self.request(&Request::Namespace).await? {
             Response::Namespace(list) => Ok(list),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Instantiate `name` afresh from its compiled module or component:
+    /// memories, globals and tables start over, and so does the fuel count.
+    /// The way back for a component instance that trapped
+    /// ([`ErrorKind::Poisoned`](sandcall_protocol::ErrorKind::Poisoned)).
+    ///
+    /// # Errors
+    /// Unknown name, a trapping start function, limits.
+    pub async fn reset(&mut self, name: &str) -> Result<InstanceInfo, ClientError> {
+        let request = Request::Reset {
+            name: name.to_string(),
+        };
+        match self.request(&request).await? {
+            Response::Reset(info) => Ok(info),
             other => Err(unexpected(other)),
         }
     }

@@ -1,8 +1,9 @@
 //! `sandcall`: the client of a Sandcall server.
 //!
-//! Connect, upload WebAssembly with `execute`, call its exports with `eval`,
-//! and look at or change its state, as RPyC's classic mode does with Python
-//! code, but with everything running in the server's wasm sandbox.
+//! Connect, upload WebAssembly (core modules or components) with `execute`,
+//! call its exports with `eval`, and look at or change its state, as RPyC's
+//! classic mode does with Python code, but with everything running in the
+//! server's wasm sandbox.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sandcall::ClientError> {
@@ -18,7 +19,8 @@
 //! # Layout
 //! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining.
 //! - [`error`]: the error type, [`ClientError`].
-//! - [`text`]: values as typed and printed (WAVE syntax).
+//! - [`text`]: core values as typed and printed (WAVE syntax), and the words of a command.
+//! - [`wave`]: component values as WAVE text, typed by their WIT types.
 //! - [`script`]: the line commands of `sandcall run` and `sandcall shell`.
 //! - [`wast`]: `sandcall wast`, the WebAssembly spec test scripts run through the wire.
 
@@ -27,9 +29,11 @@ pub mod error;
 pub mod script;
 pub mod text;
 pub mod wast;
+pub mod wave;
 
 pub use connection::{ConnectOptions, Connection, Reply};
 pub use error::ClientError;
 pub use sandcall_protocol::{
-    ErrorKind, Eval, EvalResult, Mode, RemoteError, Request, Response, Value,
+    ErrorKind, Eval, EvalResult, InstanceInfo, Mode, RemoteError, Request, Response, Value,
+    WitFunc, WitType,
 };

@@ -9,9 +9,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Run WebAssembly on a Sandcall server: upload modules, call their exports,
-/// inspect their state. Values are written and printed in WAVE syntax
-/// (`42`, `-1.5`, `nan`; several results as `(1, 2)`).
+/// Run WebAssembly on a Sandcall server: upload core modules or components,
+/// call their exports, inspect their state. Values are written and printed in
+/// WAVE syntax, typed by the export's signature (`42`, `-1.5`, `nan`;
+/// several core results as `(1, 2)`; component values such as
+/// `[5, 3, 9, 1]`, `{x: 1, label: "a"}`, `some('x')`, `ok(3)`, `{read, exec}`).
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -37,10 +39,13 @@ enum Command {
     ///
     /// `#` starts a comment. Stops at the first error (exit 1) unless
     /// --keep-going. Commands: execute NAME PATH [--replace];
-    /// eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N]; ns; drop NAME;
-    /// get NAME GLOBAL; set NAME GLOBAL VALUE; read NAME OFFSET LEN;
-    /// write NAME OFFSET HEXBYTES; register NAME AS; info.
-    /// Module paths are relative to the script's folder.
+    /// eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE];
+    /// ns; drop NAME; reset NAME; get NAME GLOBAL; set NAME GLOBAL VALUE;
+    /// read NAME OFFSET LEN; write NAME OFFSET HEXBYTES; register NAME AS; info.
+    /// `--input FILE` reads more argument words from FILE (WAVE values may
+    /// span lines there). `reset` instantiates an instance afresh, e.g. after
+    /// a component trapped. Module and input paths are relative to the
+    /// script's folder.
     Run {
         script: PathBuf,
         /// Report errors and go on with the next line.
@@ -49,13 +54,18 @@ enum Command {
     },
     /// Type the same commands as `run` interactively (one session).
     Shell,
-    /// Upload FILE (wasm or WAT), call EXPORT once with ARGS, print the results.
+    /// Upload FILE (wasm, WAT or a component), call EXPORT once with ARGS,
+    /// print the results.
     Call {
         file: PathBuf,
         export: String,
-        /// Arguments, typed by the export's signature.
+        /// Arguments, typed by the export's signature (WAVE syntax).
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
+        /// Read more arguments from this file, after those given here
+        /// (whitespace-separated; a WAVE value may span lines).
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
         /// Fuel for the call (default: the server's).
         #[arg(long)]
         fuel: Option<u64>,
@@ -139,6 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             export,
             args,
+            input,
             fuel,
             deadline_ms,
         } => {
@@ -156,6 +167,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(ms) = deadline_ms {
                 words.extend(["--deadline-ms".into(), ms.to_string()]);
+            }
+            if let Some(path) = input {
+                words.extend(["--input".into(), path.to_string_lossy().into_owned()]);
             }
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let outcome = match shell.execute_file(&name, &file, false).await {

@@ -1,19 +1,29 @@
 //! The commands of `sandcall run` and `sandcall shell`, one per line:
 //!
 //! ```text
-//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N]
+//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE]
 //! ns                                 drop NAME
+//! reset NAME                         info
 //! get NAME GLOBAL                    set NAME GLOBAL VALUE
 //! read NAME OFFSET LEN               write NAME OFFSET HEXBYTES
-//! register NAME AS                   info
+//! register NAME AS
 //! ```
 //!
-//! Arguments are typed by the export's signature, learned from the server.
+//! Arguments are typed by the export's signature: core values as in
+//! [`crate::text`], component values as WAVE text typed by the function's WIT
+//! signature ([`crate::wave`]), e.g. `eval sorter quick-sort [5, 3, 9, 1]`.
+//! A function inside an exported interface (`pkg:name/iface#f`) may be called
+//! by its short name `f` when no other export ends in `#f`. `--input FILE`
+//! reads more argument words from a file (path relative to the base folder),
+//! split like a command line but across lines, so a large list needs no
+//! giant line. Signatures are learned from the server once per instance and
+//! kept until that name is executed, reset, dropped or listed again.
 
 use crate::connection::Connection;
 use crate::error::ClientError;
 use crate::text::{format_results, format_value, parse_value, split_words};
-use sandcall_protocol::{Eval, ExportKind, InstanceInfo, ServerInfo};
+use crate::wave;
+use sandcall_protocol::{Eval, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,7 +83,9 @@ impl Shell {
         }
     }
 
-    /// The connection, for anything the commands do not cover.
+    /// The connection, for anything the commands do not cover. The shell
+    /// does not see instances executed, reset or dropped through it until
+    /// the next `ns`.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
     }
@@ -88,9 +100,8 @@ impl Shell {
             return Ok(String::new());
         }
         let words = split_words(line).map_err(usage)?;
-        let (command, rest) = words.split_first().ok_or_else(|| usage("empty command"))?;
-        let args: Vec<&str> = rest.iter().map(String::as_str).collect();
-        match (command.as_str(), args.as_slice()) {
+        let (command, args) = words.split_first().ok_or_else(|| usage("empty command"))?;
+        match (*command, args) {
             ("info", []) => Ok(format_info(&self.conn.info().await?)),
             ("execute", [name, path, flags @ ..]) => self.execute(name, path, flags).await,
             ("eval", [name, export, rest @ ..]) => self.eval(name, export, rest).await,
@@ -108,9 +119,15 @@ impl Shell {
                 self.exports.remove(*name);
                 Ok(String::new())
             }
+            ("reset", [name]) => {
+                let info = self.conn.reset(name).await?;
+                let out = format_instance(&info);
+                self.exports.insert(name.to_string(), info);
+                Ok(out)
+            }
             ("get", [name, global]) => Ok(format_value(&self.conn.get_global(name, global).await?)),
             ("set", [name, global, value]) => {
-                let ty = match self.export(name, global).await? {
+                let ty = match self.export(name, global).await?.1 {
                     ExportKind::Global { ty, .. } => ty,
                     _ => return Err(usage(format!("`{global}` is not a global of `{name}`"))),
                 };
@@ -141,9 +158,9 @@ impl Shell {
             }
             (cmd, _) => Err(usage(format!(
                 "cannot read `{cmd}` with {} argument(s); commands: execute NAME PATH, \
-                 eval NAME EXPORT [ARGS...], ns, drop NAME, get NAME GLOBAL, \
-                 set NAME GLOBAL VALUE, read NAME OFFSET LEN, write NAME OFFSET HEX, \
-                 register NAME AS, info",
+                 eval NAME EXPORT [ARGS...] [--input FILE], ns, drop NAME, reset NAME, \
+                 get NAME GLOBAL, set NAME GLOBAL VALUE, read NAME OFFSET LEN, \
+                 write NAME OFFSET HEX, register NAME AS, info",
                 args.len()
             ))),
         }
@@ -182,10 +199,13 @@ impl Shell {
         Ok(String::new())
     }
 
-    /// Call `export` with arguments and flags as words (the `eval` command).
+    /// Call `export` with arguments and flags as words (the `eval` command):
+    /// `ARGS... [--fuel N] [--deadline-ms N] [--input FILE]`, the words of
+    /// FILE following the others.
     ///
     /// # Errors
-    /// Bad arguments, or what the server refused.
+    /// Bad arguments, what the server refused, or a result that does not fit
+    /// the function's WIT result type (kind `protocol`).
     pub async fn eval(
         &mut self,
         name: &str,
@@ -194,50 +214,67 @@ impl Shell {
     ) -> Result<String, CommandError> {
         let mut fuel = None;
         let mut deadline_ms = None;
+        let mut input = None;
         let mut texts = Vec::new();
-        let mut words = rest.iter();
+        let mut words = rest.iter().copied();
         while let Some(word) = words.next() {
-            match *word {
-                "--fuel" => fuel = Some(number(words.next().ok_or_else(|| usage("--fuel N"))?)?),
-                "--deadline-ms" => {
-                    deadline_ms = Some(number(
-                        words.next().ok_or_else(|| usage("--deadline-ms N"))?,
-                    )?)
-                }
+            let mut value = |what: &str| words.next().ok_or_else(|| usage(what.to_string()));
+            match word {
+                "--fuel" => fuel = Some(number(value("--fuel N")?)?),
+                "--deadline-ms" => deadline_ms = Some(number(value("--deadline-ms N")?)?),
+                "--input" if input.is_none() => input = Some(value("--input FILE")?),
+                "--input" => return Err(usage("--input FILE may be given once")),
                 text => texts.push(text),
             }
         }
-        let ty = match self.export(name, export).await? {
-            ExportKind::Func(ty) => ty,
-            _ => return Err(usage(format!("`{export}` is not a function of `{name}`"))),
-        };
-        if texts.len() != ty.params.len() {
-            return Err(usage(format!(
-                "`{export}` takes {} argument(s), {ty}; got {}",
-                ty.params.len(),
-                texts.len()
-            )));
+        let contents = input.map(|path| self.read_input(path)).transpose()?;
+        if let (Some(path), Some(contents)) = (input, &contents) {
+            texts.extend(split_words(contents).map_err(|e| usage(format!("{path}: {e}")))?);
         }
-        let args = ty
-            .params
-            .iter()
-            .zip(&texts)
-            .map(|(t, text)| parse_value(t, text))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(usage)?;
+        let (export, kind) = self.export(name, export).await?;
+        let args = match &kind {
+            ExportKind::Func(ty) => {
+                arity(&export, ty.params.len(), ty, texts.len())?;
+                ty.params
+                    .iter()
+                    .zip(&texts)
+                    .map(|(t, text)| parse_value(t, text))
+                    .collect::<Result<Vec<_>, _>>()
+            }
+            ExportKind::Function(func) => {
+                arity(&export, func.params.len(), func, texts.len())?;
+                wave::parse_args(func, &texts)
+            }
+            _ => return Err(usage(format!("`{export}` is not a function of `{name}`"))),
+        }
+        .map_err(usage)?;
         let eval = Eval {
             name: name.to_string(),
-            export: export.to_string(),
+            export: export.clone(),
             args,
             fuel,
             deadline_ms,
         };
         let result = self.conn.eval_with(eval).await?;
-        Ok(format_results(&result.results))
+        match &kind {
+            ExportKind::Function(func) => {
+                wave::format_result(func, &result.results).map_err(|e| CommandError {
+                    kind: "protocol".into(),
+                    message: format!("the answer to `{export}`: {e}"),
+                })
+            }
+            _ => Ok(format_results(&result.results)),
+        }
     }
 
-    /// The kind of `name`'s export `export`, asking the server if unknown.
-    async fn export(&mut self, name: &str, export: &str) -> Result<ExportKind, CommandError> {
+    /// The full name and kind of `name`'s export `export`, asking the server
+    /// if `name` is not known yet. A function inside an exported interface
+    /// may be named by what follows its `#` when no other export shares it.
+    async fn export(
+        &mut self,
+        name: &str,
+        export: &str,
+    ) -> Result<(String, ExportKind), CommandError> {
         if !self.exports.contains_key(name) {
             let list = self.conn.namespace().await?;
             self.exports = list.into_iter().map(|i| (i.name.clone(), i)).collect();
@@ -246,14 +283,34 @@ impl Shell {
             kind: "not-found".into(),
             message: format!("no instance named `{name}` in this namespace"),
         })?;
-        info.exports
-            .iter()
-            .find(|e| e.name == export)
-            .map(|e| e.kind.clone())
-            .ok_or_else(|| CommandError {
+        let short = |full: &str| full.rsplit_once('#').is_some_and(|(_, f)| f == export);
+        let found: Vec<_> = match info.exports.iter().find(|e| e.name == export) {
+            Some(exact) => vec![exact],
+            None => info.exports.iter().filter(|e| short(&e.name)).collect(),
+        };
+        match found.as_slice() {
+            [one] => Ok((one.name.clone(), one.kind.clone())),
+            [] => Err(CommandError {
                 kind: "not-found".into(),
                 message: format!("instance `{name}` has no export named `{export}`"),
-            })
+            }),
+            many => Err(usage(format!(
+                "`{export}` may be any of {}; give the full name",
+                many.iter()
+                    .map(|e| format!("`{}`", e.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The text of an `--input` file.
+    fn read_input(&self, path: &str) -> Result<String, CommandError> {
+        let path = self.resolve(path);
+        std::fs::read_to_string(&path).map_err(|e| CommandError {
+            kind: "io".into(),
+            message: format!("cannot read {}: {e}", path.display()),
+        })
     }
 
     fn resolve(&self, path: &str) -> PathBuf {
@@ -264,6 +321,21 @@ impl Shell {
             self.base.join(path)
         }
     }
+}
+
+/// A usage error unless a function with `params` parameters got as many texts.
+fn arity(
+    export: &str,
+    params: usize,
+    signature: &dyn std::fmt::Display,
+    got: usize,
+) -> Result<(), CommandError> {
+    if params == got {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "`{export}` takes {params} argument(s), {signature}; got {got}"
+    )))
 }
 
 fn number(text: &str) -> Result<u64, CommandError> {
@@ -314,10 +386,14 @@ pub fn format_info(info: &ServerInfo) -> String {
 
 /// One instance of `ns`: a heading line, then one line per export.
 pub fn format_instance(info: &InstanceInfo) -> String {
+    let kind = match info.kind {
+        InstanceKind::Core => "core module",
+        InstanceKind::Component => "component",
+    };
     let mut out = format!(
-        "{} (core module {}…, memory {} bytes, fuel used {}",
+        "{} ({kind} {}…, memory {} bytes, fuel used {}",
         info.name,
-        &info.module_hash[..12.min(info.module_hash.len())],
+        info.module_hash.chars().take(12).collect::<String>(),
         info.memory_bytes,
         info.fuel_used
     );

@@ -76,9 +76,10 @@ impl fmt::Debug for Packed {
 impl Packed {
     /// Packs a slice of numbers.
     pub fn from_slice<T: Number>(items: &[T]) -> Packed {
-        let mut bytes = Vec::with_capacity(items.len() * T::TYPE.size());
-        for item in items {
-            item.put(&mut bytes);
+        // Sized chunks written in place: the loop compiles to a plain copy.
+        let mut bytes = vec![0u8; std::mem::size_of_val(items)];
+        for (dst, item) in bytes.chunks_exact_mut(size_of::<T>()).zip(items) {
+            item.put(dst);
         }
         Packed {
             elem: T::TYPE,
@@ -91,12 +92,14 @@ impl Packed {
         if self.elem != T::TYPE || !self.is_whole() {
             return None;
         }
-        Some(
-            self.bytes
-                .chunks_exact(T::TYPE.size())
-                .map(T::get)
-                .collect(),
-        )
+        let mut items = vec![T::ZERO; self.bytes.len() / size_of::<T>()];
+        for (item, src) in items
+            .iter_mut()
+            .zip(self.bytes.chunks_exact(size_of::<T>()))
+        {
+            *item = T::get(src);
+        }
+        Some(items)
     }
 
     /// How many elements the list holds (whole elements only).
@@ -118,9 +121,10 @@ impl Packed {
 /// A number type that packs: `i8` … `u64`, `f32`, `f64`.
 pub trait Number: Copy + Sized {
     const TYPE: NumType;
-    /// Appends the little-endian bytes.
-    fn put(self, out: &mut Vec<u8>);
-    /// Reads one element from exactly `size` bytes.
+    const ZERO: Self;
+    /// Writes the little-endian bytes into exactly `size_of::<Self>()` bytes.
+    fn put(self, out: &mut [u8]);
+    /// Reads one element from exactly `size_of::<Self>()` bytes.
     fn get(bytes: &[u8]) -> Self;
     /// The scalar [`Value`] of this number.
     fn into_value(self) -> Value;
@@ -132,11 +136,14 @@ macro_rules! number {
     ($($t:ty => $kind:ident, $value:ident, $to:expr, $from:expr);* $(;)?) => {$(
         impl Number for $t {
             const TYPE: NumType = NumType::$kind;
-            fn put(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
+            const ZERO: Self = 0 as $t;
+            fn put(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
             }
             fn get(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().expect("chunk of the element size"))
+                let mut le = [0u8; size_of::<$t>()];
+                le.copy_from_slice(bytes);
+                <$t>::from_le_bytes(le)
             }
             fn into_value(self) -> Value {
                 Value::$value($to(self))

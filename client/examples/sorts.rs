@@ -1,0 +1,168 @@
+//! The sort guest at work: random lists sent by value to a remote sort and
+//! back, every result checked, and a table of where the time goes.
+//!
+//! ```text
+//! cargo run --release --example sorts                  # embedded server
+//! cargo run --release --example sorts -- 127.0.0.1:18812
+//! ```
+//!
+//! "remote" is the client's wall clock for one `eval` (pack, send 4 bytes
+//! per element, unpack, sort, and the same way back); "in guest" is the
+//! server's clock around the guest call, lowering and lifting included.
+//! Each row is the median of several calls on the same list.
+
+mod support;
+
+use anyhow::{Context, ensure};
+use sandcall::{Connection, Value};
+use std::time::{Duration, Instant};
+use support::Target;
+
+/// (algorithm, N, calls): bubble sort is quadratic, so it gets small lists.
+const WORKLOADS: &[(&str, usize, usize)] = &[
+    ("bubble-sort", 1_000, 5),
+    ("bubble-sort", 5_000, 3),
+    ("quick-sort", 10_000, 7),
+    ("quick-sort", 100_000, 7),
+    ("quick-sort", 1_000_000, 7),
+    ("sort-unstable", 10_000, 7),
+    ("sort-unstable", 100_000, 7),
+    ("sort-unstable", 1_000_000, 7),
+];
+
+struct Row {
+    remote: Duration,
+    guest: Duration,
+    fuel: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let target = Target::from_args().await?;
+    let addr = target.addr.clone();
+    let mut conn = Connection::connect(addr.as_str())
+        .await
+        .with_context(|| format!("while connecting to {addr}"))?;
+
+    let guest = sandcall_guests::sort();
+    let start = Instant::now();
+    conn.execute("sorter", guest.clone()).await?;
+    let cold = start.elapsed();
+    let start = Instant::now();
+    conn.execute_with("sorter", guest.clone(), true).await?;
+    let warm = start.elapsed();
+    println!(
+        "sort guest: {} ({} KiB); execute {} compiling, {} from the cache",
+        relative(sandcall_guests::SORT),
+        guest.len() / 1024,
+        ms(cold),
+        ms(warm)
+    );
+    println!();
+    println!(
+        "| algorithm     |         N |     remote |   in guest | remote/guest |       fuel used | result |"
+    );
+    println!(
+        "|---------------|----------:|-----------:|-----------:|-------------:|----------------:|--------|"
+    );
+    for &(sort, n, calls) in WORKLOADS {
+        let data = random_ints(n, n as u64);
+        let mut expected = data.clone();
+        expected.sort_unstable();
+        let mut rows = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let (row, sorted) = sort_once(&mut conn, sort, &data).await?;
+            verify(sort, &sorted, &expected)?;
+            rows.push(row);
+        }
+        rows.sort_by_key(|r| r.remote);
+        let median = &rows[rows.len() / 2];
+        println!(
+            "| {sort:<13} | {:>9} | {:>10} | {:>10} | {:>11.3}× | {:>15} | ok     |",
+            thousands(n as u64),
+            ms(median.remote),
+            ms(median.guest),
+            median.remote.as_secs_f64() / median.guest.as_secs_f64(),
+            thousands(median.fuel),
+        );
+    }
+    println!();
+    println!("ok: every result was sorted and a permutation of its input");
+    drop(conn);
+    target.stop().await
+}
+
+/// One remote sort, timed on both sides.
+async fn sort_once(
+    conn: &mut Connection,
+    sort: &str,
+    data: &[i32],
+) -> anyhow::Result<(Row, Vec<i32>)> {
+    let start = Instant::now();
+    let answer = conn
+        .call("sorter", sort, vec![Value::list_of(data)])
+        .await
+        .with_context(|| format!("while sorting {} ints with {sort}", data.len()))?;
+    let sorted = answer
+        .results
+        .first()
+        .and_then(|v| v.to_numbers::<i32>())
+        .context("the guest returned no list<s32>")?;
+    let remote = start.elapsed();
+    Ok((
+        Row {
+            remote,
+            guest: Duration::from_nanos(answer.guest_ns),
+            fuel: answer.fuel_used,
+        },
+        sorted,
+    ))
+}
+
+/// The result is sorted and holds the input's elements: equal to the
+/// input sorted here, checked both ways for a clear message.
+fn verify(sort: &str, sorted: &[i32], expected: &[i32]) -> anyhow::Result<()> {
+    ensure!(sorted.is_sorted(), "{sort} returned an unsorted list");
+    ensure!(
+        sorted == expected,
+        "{sort} returned a sorted list that is not a permutation of its input"
+    );
+    Ok(())
+}
+
+/// `path` relative to the working directory when it lies below it.
+fn relative(path: &str) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    std::path::Path::new(path)
+        .strip_prefix(&cwd)
+        .map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Deterministic pseudo-random ints over the whole i32 range (xorshift).
+fn random_ints(n: usize, seed: u64) -> Vec<i32> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as i32
+        })
+        .collect()
+}

@@ -1,0 +1,46 @@
+//! The test guests, as wasm components built from source.
+//!
+//! `build.rs` compiles the crates `guest-sort` and `guest-values` (beside this
+//! one, outside the workspace) for `wasm32-unknown-unknown` and encodes each
+//! core module as a component that imports nothing, so an empty
+//! `wasmtime::component::Linker` instantiates it. Tests, demos and benchmarks
+//! take the components from here instead of from checked-in `.wasm` files.
+//!
+//! # Layout
+//! - [`SORT`] / [`sort()`]: world `sandcall:sort/sorter` (`wit/sort.wit`):
+//!   `bubble-sort`, `quick-sort` and `sort-unstable` over `list<s32>`.
+//! - [`VALUES`] / [`values()`]: world `sandcall:values/values`
+//!   (`wit/values.wit`): an echo function for every WIT type, plus `bump`,
+//!   `crash`, `spin`, `grow`, `repeat` and the interface
+//!   `sandcall:values/text@0.1.0` with `upper`.
+
+use std::fs;
+
+/// Absolute path of the sort component (`target/guest/guest-sort.wasm`).
+pub const SORT: &str = env!("SANDCALL_GUEST_SORT");
+
+/// Absolute path of the values component (`target/guest/guest-values.wasm`).
+pub const VALUES: &str = env!("SANDCALL_GUEST_VALUES");
+
+/// The sort component's bytes.
+///
+/// # Panics
+/// If [`SORT`] cannot be read: it is written when this crate is built, so
+/// that means it was deleted since (`touch guests/build.rs` and build again).
+pub fn sort() -> Vec<u8> {
+    read(SORT)
+}
+
+/// The values component's bytes.
+///
+/// # Panics
+/// If [`VALUES`] cannot be read: see [`sort()`].
+pub fn values() -> Vec<u8> {
+    read(VALUES)
+}
+
+fn read(path: &str) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| {
+        panic!("reading guest component {path}: {e} (rebuild with `touch guests/build.rs && make guest`)")
+    })
+}
