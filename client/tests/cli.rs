@@ -164,3 +164,99 @@ fn an_unreachable_server_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn components_take_and_print_wave_values_typed_by_their_signature() {
+    let sort = sandcall_guests::SORT;
+    let out = sandcall(&["--embedded", "call", sort, "quick-sort", "[5, 3, 9, 1]"]);
+    assert_eq!(text(&out.stdout), "[1, 3, 5, 9]\n", "{}", text(&out.stderr));
+    let out = sandcall(&["--embedded", "call", sort, "quick-sort", "[5, x]"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: usage: `[5, x]` is not a list<s32>"),
+        "{stderr}"
+    );
+    let out = sandcall(&["--embedded", "call", sort, "quick-sort", "[1]", "[2]"]);
+    assert!(text(&out.stderr).contains("func(data: list<s32>) -> list<s32>"));
+
+    // --input: a list far too long for a command line, read from a file.
+    let dir = scratch("input");
+    let data: Vec<i64> = (0..200_000)
+        .map(|i| (i * 7919) % 100_003 - 50_000)
+        .collect();
+    let words: Vec<String> = data.iter().map(|v| v.to_string()).collect();
+    let input = write(&dir, "data.wave", &format!("[{}]\n", words.join(",\n ")));
+    let out = sandcall(&[
+        "--embedded",
+        "call",
+        sort,
+        "sort-unstable",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let back: Vec<i64> = printed
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mut expected = data.clone();
+    expected.sort_unstable();
+    assert_eq!(back, expected);
+}
+
+#[test]
+fn a_script_drives_a_component_through_a_trap_and_a_reset() {
+    let dir = scratch("reset");
+    let script = write(
+        &dir,
+        "values.sandcall",
+        &format!(
+            "execute v {}\n\
+             eval v echo-record {{x: 1, y: -2, label: \"a b\"}}\n\
+             eval v echo-variant circle(2.5)\n\
+             eval v echo-flags {{read, exec}}\n\
+             eval v echo-option none\n\
+             eval v upper \"straße\"\n\
+             eval v bump\n\
+             eval v crash \"boom\"\n\
+             eval v bump\n\
+             reset v\n\
+             eval v bump\n",
+            sandcall_guests::VALUES
+        ),
+    );
+    let out = sandcall(&[
+        "--embedded",
+        "run",
+        "--keep-going",
+        script.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..6],
+        [
+            "{x: 1, y: -2, label: \"a b\"}",
+            "circle(2.5)",
+            "{read, exec}",
+            "none",
+            "\"STRASSE\"",
+            "1"
+        ],
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains(":8: error: trap: "), "{stderr}");
+    assert!(stderr.contains(":9: error: poisoned: "), "{stderr}");
+    assert!(lines[6].starts_with("v (component "), "{stdout}");
+    assert_eq!(
+        lines.last(),
+        Some(&"1"),
+        "reset gives a fresh instance: {stdout}"
+    );
+}

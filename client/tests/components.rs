@@ -219,7 +219,10 @@ async fn every_wit_value_kind_round_trips() {
         ),
     ];
     for (export, value) in cases {
-        let back = conn.eval("v", export, std::slice::from_ref(&value)).await.unwrap();
+        let back = conn
+            .eval("v", export, std::slice::from_ref(&value))
+            .await
+            .unwrap();
         assert_eq!(back, [value], "{export}");
     }
     // Unpacked lists of numbers are accepted too, and come back packed.
