@@ -92,14 +92,13 @@ impl Packed {
         if self.elem != T::TYPE || !self.is_whole() {
             return None;
         }
-        let mut items = vec![T::ZERO; self.bytes.len() / size_of::<T>()];
-        for (item, src) in items
-            .iter_mut()
-            .zip(self.bytes.chunks_exact(size_of::<T>()))
-        {
-            *item = T::get(src);
-        }
-        Some(items)
+        // An exact-size iterator: collected without zeroing the buffer first.
+        Some(
+            self.bytes
+                .chunks_exact(size_of::<T>())
+                .map(T::get)
+                .collect(),
+        )
     }
 
     /// How many elements the list holds (whole elements only).
@@ -121,7 +120,6 @@ impl Packed {
 /// A number type that packs: `i8` … `u64`, `f32`, `f64`.
 pub trait Number: Copy + Sized {
     const TYPE: NumType;
-    const ZERO: Self;
     /// Writes the little-endian bytes into exactly `size_of::<Self>()` bytes.
     fn put(self, out: &mut [u8]);
     /// Reads one element from exactly `size_of::<Self>()` bytes.
@@ -136,10 +134,11 @@ macro_rules! number {
     ($($t:ty => $kind:ident, $value:ident, $to:expr, $from:expr);* $(;)?) => {$(
         impl Number for $t {
             const TYPE: NumType = NumType::$kind;
-            const ZERO: Self = 0 as $t;
+            #[inline]
             fn put(self, out: &mut [u8]) {
                 out.copy_from_slice(&self.to_le_bytes());
             }
+            #[inline]
             fn get(bytes: &[u8]) -> Self {
                 let mut le = [0u8; size_of::<$t>()];
                 le.copy_from_slice(bytes);

@@ -16,7 +16,9 @@
 //! - [`convert`], [`wit_convert`], [`wit_types`], [`errors`]: values, types
 //!   and errors between wasmtime and the protocol.
 //! - [`config`]: every limit, with defaults and command-line flags.
+//! - [`allocator`]: glibc thresholds that keep large freed buffers for reuse.
 
+pub mod allocator;
 pub mod cache;
 pub mod component;
 pub mod component_call;
