@@ -434,6 +434,25 @@ async fn component_limits_hold() {
     let (kind, message) = remote_kind(e);
     assert_eq!(kind, ErrorKind::ResourceLimit, "{message}");
     conn.reset("v").await.unwrap();
+    // A packed list expands into one host value per number for a function
+    // that is not list -> list: bounded like the values of a message.
+    let too_many = vec![1i32; (1 << 20) + 1];
+    let e = conn
+        .eval("v", "sum", &[Value::list_of(&too_many)])
+        .await
+        .unwrap_err();
+    let (kind, message) = remote_kind(e);
+    assert_eq!(kind, ErrorKind::ResourceLimit, "{message}");
+    let fits = vec![1i32; 1 << 20];
+    let sum = conn
+        .eval("v", "sum", &[Value::list_of(&fits)])
+        .await
+        .unwrap();
+    assert_eq!(
+        sum,
+        [Value::I64(1 << 20)],
+        "refused before entering: not poisoned"
+    );
     let bytes = conn.eval("v", "repeat", &[Value::U32(1000)]).await.unwrap();
     let expected: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
     assert_eq!(bytes, [Value::list_of(&expected)]);

@@ -4,7 +4,8 @@
 use crate::component::ComponentExport;
 use crate::errors::{Budget, guest_error};
 use crate::store::StoreData;
-use crate::wit_convert::{from_component_val, to_component_val};
+use crate::wit_convert::{from_component_val, to_component_val, weigh};
+use sandcall_protocol::nesting::MAX_VALUES;
 use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value};
 use std::time::Instant;
 use wasmtime::Store;
@@ -40,8 +41,9 @@ fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) 
 /// Call `export` of `instance` with `args`. Fuel and deadline are already set.
 ///
 /// # Errors
-/// Bad arguments (before the guest is entered: the instance stays usable);
-/// anything else comes from inside the call and poisons the instance.
+/// The outer error leaves the instance usable: bad arguments (refused before
+/// the guest is entered), or a result that cannot be sent. The inner one
+/// comes from inside the call and poisons the instance.
 pub async fn call(
     store: &mut Store<StoreData>,
     instance: &Instance,
@@ -72,6 +74,18 @@ pub async fn call(
     if let Some(elem) = export.fast {
         return typed(store, func, export, &args[0], elem, budget).await;
     }
+    // Unpacked, every number becomes a 40-byte `Val`: bound the expansion
+    // as the protocol bounds the values of a message.
+    let expanded: usize = args.iter().map(|a| weigh(a).1).sum();
+    if expanded > MAX_VALUES as usize {
+        return Err(RemoteError::new(
+            ErrorKind::ResourceLimit,
+            format!(
+                "the arguments hold {expanded} numbers in lists; a call to a function that is not \
+                 func(list<T>) -> list<T> takes at most {MAX_VALUES}"
+            ),
+        ));
+    }
     let ty = func.ty(&*store);
     let mut params = Vec::with_capacity(args.len());
     for (i, (arg, (pname, pty))) in args.iter().zip(ty.params()).enumerate() {
@@ -87,11 +101,22 @@ pub async fn call(
     if let Err(e) = outcome {
         return Ok(Err(call_error(store, e, budget)));
     }
+    // The call succeeded: a result that cannot be sent is refused without
+    // poisoning the instance.
     let values = results
         .into_iter()
         .map(from_component_val)
-        .collect::<Result<Vec<_>, _>>();
-    Ok(values.map(|v| (v, guest_ns)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The client decodes at most MAX_VALUES per message: refuse here, with
+    // a reason, what it could not read.
+    let count: usize = values.iter().map(|v| weigh(v).0).sum();
+    if count > MAX_VALUES as usize {
+        return Err(RemoteError::new(
+            ErrorKind::ResourceLimit,
+            format!("the result holds {count} values; a message may hold {MAX_VALUES}"),
+        ));
+    }
+    Ok(Ok((values, guest_ns)))
 }
 
 /// The typed call of `func(x: list<t>) -> list<t>`.

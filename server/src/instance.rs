@@ -137,9 +137,10 @@ impl Entry {
         }
         let mut store = self.group.lock().await;
         let fuel = arm(&mut store, budget)?;
-        let outcome = component_call::call(&mut store, &instance, export, args, budget).await?;
+        let outcome = component_call::call(&mut store, &instance, export, args, budget).await;
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
+        let outcome = outcome?;
         match outcome {
             Ok((results, guest_ns)) => Ok(EvalResult {
                 results,

@@ -283,3 +283,24 @@ fn pack(items: &[Val]) -> Option<Packed> {
         _ => None,
     }
 }
+
+/// How many values `value` holds, counting itself, and how many numbers its
+/// packed lists hold.
+pub fn weigh(value: &Value) -> (usize, usize) {
+    let mut values = 1;
+    let mut packed = 0;
+    let mut add = |v: &Value| {
+        let (a, b) = weigh(v);
+        values += a;
+        packed += b;
+    };
+    match value {
+        Value::Packed(p) => packed += p.len(),
+        Value::List(items) | Value::Tuple(items) => items.iter().for_each(&mut add),
+        Value::Record(fields) => fields.iter().for_each(|(_, v)| add(v)),
+        Value::Variant(_, Some(v)) | Value::Option(Some(v)) => add(v),
+        Value::Result(Ok(Some(v)) | Err(Some(v))) => add(v),
+        _ => {}
+    }
+    (values, packed)
+}
