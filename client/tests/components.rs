@@ -110,6 +110,11 @@ async fn namespace_lists_wit_signatures_and_interface_functions() {
         .unwrap();
     let ns = conn.namespace().await.unwrap();
     let sorter = ns.iter().find(|i| i.name == "sorter").unwrap();
+    assert!(
+        sorter.memory_bytes >= 64 << 10,
+        "a component's memories are counted, exported or not: {}",
+        sorter.memory_bytes
+    );
     for export in SORTS {
         let e = sorter.exports.iter().find(|e| e.name == export).unwrap();
         assert_eq!(e.kind.to_string(), "func(data: list<s32>) -> list<s32>");

@@ -38,7 +38,8 @@ pub struct InstanceInfo {
     /// Hex SHA-256 of the uploaded bytes (the compile cache key).
     pub module_hash: String,
     pub exports: Vec<ExportInfo>,
-    /// Bytes of linear memory the instance's exported memories hold now.
+    /// Bytes of linear memory the instance holds now: its exported memories
+    /// for a core module, all of its memories for a component.
     pub memory_bytes: u64,
     /// Fuel used by all calls on this instance so far (0 where fuel is off).
     /// A `reset` starts it again from 0.

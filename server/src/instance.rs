@@ -265,7 +265,8 @@ impl Entry {
                 (InstanceKind::Core, exports, memory_bytes)
             }
             (Live::Component(_), Code::Component(code)) => {
-                (InstanceKind::Component, code.describe(), 0)
+                let memory_bytes = self.group.lock().await.data().memory_bytes();
+                (InstanceKind::Component, code.describe(), memory_bytes)
             }
             (Live::Component(_), Code::Core { .. }) => (InstanceKind::Component, Vec::new(), 0),
         };

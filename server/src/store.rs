@@ -49,6 +49,12 @@ impl StoreData {
         Ok(())
     }
 
+    /// Bytes of linear memory the store's instances hold (all memories,
+    /// exported or not), as the limiter saw them grow.
+    pub fn memory_bytes(&self) -> u64 {
+        self.limiter.memory_total as u64
+    }
+
     /// Take the message of the last limit that was refused, if any.
     pub fn take_refusal(&mut self) -> Option<String> {
         self.limiter.refused.take()
@@ -62,6 +68,8 @@ struct Limiter {
     table_elements: Option<usize>,
     instances: usize,
     refused: Option<String>,
+    /// Sum of every memory's size, from the growths this limiter allowed.
+    memory_total: usize,
 }
 
 impl ResourceLimiter for Limiter {
@@ -78,7 +86,12 @@ impl ResourceLimiter for Limiter {
                 ));
                 Ok(false)
             }
-            _ => Ok(true),
+            _ => {
+                self.memory_total = self
+                    .memory_total
+                    .saturating_add(desired.saturating_sub(current));
+                Ok(true)
+            }
         }
     }
 
@@ -128,6 +141,7 @@ impl StoreGroup {
                 table_elements: usize::try_from(limits.table_elements).ok(),
                 instances: limits.instances as usize,
                 refused: None,
+                memory_total: 0,
             },
             created: 0,
             deadline: None,
