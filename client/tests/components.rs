@@ -7,6 +7,7 @@ use common::{connect, server, server_with};
 use sandcall::{ClientError, Connection, ErrorKind, Value};
 use sandcall_protocol::{Eval, ExportKind, InstanceKind};
 use sandcall_server::LimitConfig;
+use std::time::Duration;
 
 const SORTS: [&str; 3] = ["bubble-sort", "quick-sort", "sort-unstable"];
 
@@ -480,4 +481,129 @@ async fn a_component_that_imports_anything_is_refused() {
     conn.execute("s", sandcall_guests::sort()).await.unwrap();
     let e = conn.register("s", "m").await.unwrap_err();
     assert_eq!(remote_kind(e).0, ErrorKind::Unsupported);
+}
+
+#[tokio::test]
+async fn a_spinning_component_does_not_stall_other_clients() {
+    let server = server().await;
+    let mut hostile = connect(&server).await;
+    hostile
+        .execute("v", sandcall_guests::values())
+        .await
+        .unwrap();
+    let spinning = tokio::spawn(async move {
+        hostile
+            .eval_with(Eval {
+                name: "v".into(),
+                export: "spin".into(),
+                args: vec![],
+                fuel: Some(50_000_000_000),
+                deadline_ms: Some(3_000),
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut polite = connect(&server).await;
+    polite
+        .execute("sorter", sandcall_guests::sort())
+        .await
+        .unwrap();
+    for n in 0..50 {
+        let data = random(n * 10, n as u32 + 1);
+        assert_eq!(sort(&mut polite, "quick-sort", &data).await, sorted(&data));
+    }
+    assert!(
+        !spinning.is_finished(),
+        "the polite client should finish while the guest still spins"
+    );
+    let e = spinning.await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded));
+}
+
+/// A random value of a random kind, a few levels deep.
+fn random_value(x: &mut u32, depth: u32) -> Value {
+    let mut next = || {
+        *x ^= *x << 13;
+        *x ^= *x >> 17;
+        *x ^= *x << 5;
+        *x
+    };
+    let kind = next() % if depth == 0 { 12 } else { 19 };
+    let n = next();
+    match kind {
+        0 => Value::Bool(n % 2 == 0),
+        1 => Value::S8(n as i8),
+        2 => Value::U8(n as u8),
+        3 => Value::I32(n as i32),
+        4 => Value::U32(n),
+        5 => Value::I64(n as i64),
+        6 => Value::U64(n as u64),
+        7 => Value::f64(n as f64),
+        8 => Value::Char(char::from_u32(n % 0x11_0000).unwrap_or('?')),
+        9 => Value::String(format!("s{n}")),
+        10 => Value::Enum(["red", "blue", "teal"][n as usize % 3].into()),
+        11 => Value::Flags(vec!["read".into(), "fly".into()][..(n % 3) as usize].to_vec()),
+        12 => Value::List((0..n % 4).map(|_| random_value(x, depth - 1)).collect()),
+        13 => Value::list_of(&vec![n as u8; (n % 5) as usize]),
+        14 => Value::Tuple((0..n % 4).map(|_| random_value(x, depth - 1)).collect()),
+        15 => Value::Record(vec![
+            ("x".into(), random_value(x, depth - 1)),
+            ("label".into(), random_value(x, depth - 1)),
+        ]),
+        16 => Value::Option(Some(Box::new(random_value(x, depth - 1)))),
+        17 => Value::Result(Err(Some(Box::new(random_value(x, depth - 1))))),
+        _ => Value::Variant("circle".into(), Some(Box::new(random_value(x, depth - 1)))),
+    }
+}
+
+#[tokio::test]
+async fn random_values_get_an_answer_and_never_poison_the_instance() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    conn.execute("v", sandcall_guests::values()).await.unwrap();
+    let exports = [
+        "echo-bool",
+        "echo-u8",
+        "echo-s32",
+        "echo-char",
+        "echo-string",
+        "echo-list-u8",
+        "echo-list-string",
+        "echo-record",
+        "echo-tuple",
+        "echo-variant",
+        "echo-enum",
+        "echo-option",
+        "echo-result",
+        "echo-flags",
+        "echo-nested",
+        "sum",
+    ];
+    let mut x = 0x5eed_u32;
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..2_000 {
+        let export = exports[i % exports.len()];
+        let value = random_value(&mut x, 3);
+        match conn.eval("v", export, std::slice::from_ref(&value)).await {
+            // Whatever was accepted came back unchanged (packed or not).
+            Ok(back) if export != "sum" => {
+                accepted += 1;
+                let same = back[0] == value
+                    || matches!((&back[0], &value), (Value::Packed(p), Value::List(l))
+                        if p.len() == l.len());
+                assert!(same, "{export}: sent {value:?}, got {back:?}");
+            }
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                refused += 1;
+                let kind = e.kind();
+                assert_eq!(kind, Some(ErrorKind::BadRequest), "{export} {value:?}: {e}");
+            }
+        }
+    }
+    assert!(
+        accepted > 20 && refused > 1000,
+        "{accepted} accepted, {refused} refused"
+    );
+    assert_eq!(conn.eval("v", "bump", &[]).await.unwrap(), [Value::U32(1)]);
 }

@@ -438,3 +438,34 @@ async fn same_bytes_share_one_compiled_module() {
     a.eval("x", "bump", &[]).await.unwrap();
     assert_eq!(b.get_global("y", "counter").await.unwrap(), Value::I32(10));
 }
+
+#[tokio::test]
+async fn reset_reinstantiates_a_core_module_from_its_compiled_code() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    let first = conn.execute("t", TOOLS).await.unwrap();
+    conn.eval("t", "bump", &[]).await.unwrap();
+    conn.eval("t", "bump", &[]).await.unwrap();
+    assert_eq!(
+        conn.get_global("t", "counter").await.unwrap(),
+        Value::I32(12)
+    );
+    let fresh = conn.reset("t").await.unwrap();
+    assert_eq!(
+        fresh.module_hash, first.module_hash,
+        "the same compiled module"
+    );
+    assert_eq!(fresh.fuel_used, 0);
+    assert_eq!(
+        conn.get_global("t", "counter").await.unwrap(),
+        Value::I32(10)
+    );
+    // An instance that imports from a registered one shares its store:
+    // it cannot be reset on its own.
+    conn.register("t", "tools").await.unwrap();
+    let importer = r#"(module (import "tools" "add" (func (param i32 i32) (result i32))))"#;
+    conn.execute("i", importer).await.unwrap();
+    let e = conn.reset("i").await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::Unsupported));
+    assert!(e.to_string().contains("execute it again"), "{e}");
+}

@@ -264,4 +264,44 @@ mod tests {
             Err(CodecError::Decode(_))
         ));
     }
+
+    #[test]
+    fn mutated_requests_with_nested_values_never_panic() {
+        use crate::value::Value;
+        let nested = Value::List(vec![
+            Value::Record(vec![
+                (
+                    "a".into(),
+                    Value::Option(Some(Box::new(Value::String("x".into())))),
+                ),
+                ("b".into(), Value::list_of(&[1i32, 2, 3])),
+            ]),
+            Value::Variant(
+                "v".into(),
+                Some(Box::new(Value::Tuple(vec![Value::U64(7)]))),
+            ),
+            Value::Result(Err(Some(Box::new(Value::Flags(vec!["f".into()]))))),
+        ]);
+        let request = Request::Eval(crate::Eval {
+            name: "n".into(),
+            export: "e".into(),
+            args: vec![nested.clone(), nested],
+            fuel: Some(5),
+            deadline_ms: None,
+        });
+        let body = bincode::serde::encode_to_vec(&request, bincode::config::standard()).unwrap();
+        assert_eq!(decode_body::<Request>(&body).unwrap(), request);
+        // Every single-byte change, a few values each, and every cut: each
+        // decodes to something or fails cleanly.
+        let mut decoded = 0;
+        for i in 0..body.len() {
+            for byte in [0u8, 1, 0x11, 0x7f, 0xfb, 0xfc, 0xfd, 0xff] {
+                let mut mutated = body.clone();
+                mutated[i] = byte;
+                decoded += usize::from(decode_body::<Request>(&mutated).is_ok());
+            }
+            assert!(decode_body::<Request>(&body[..i]).is_err());
+        }
+        assert!(decoded > 0, "some mutations still decode");
+    }
 }
