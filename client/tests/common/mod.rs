@@ -1,6 +1,8 @@
 //! Shared by the integration tests: a real server on 127.0.0.1:0 and WAT guests.
 #![allow(dead_code)]
 
+pub mod components;
+
 use sandcall::{ConnectOptions, Connection};
 use sandcall_server::{EmbeddedServer, LimitConfig, ServerConfig};
 
