@@ -3,7 +3,7 @@
 //! A [`Value`](crate::Value) may hold lists of values. Without a bound, a few
 //! kilobytes of `[[[[…` would overflow the decoder's stack (an abort, not a
 //! recoverable panic), and a 64 MiB frame of two-byte values would become
-//! gigabytes of `Value`s. Every decoded value passes through [`Guard::enter`].
+//! gigabytes of `Value`s. Every decoded value passes through a guard that counts both.
 
 use std::cell::Cell;
 
