@@ -148,6 +148,7 @@ impl Entry {
                 guest_ns,
             }),
             Err(mut e) => {
+                tracing::info!(instance = name, export = export.name, error = %e, "component poisoned");
                 self.poisoned = Some(format!("{}: {}", e.kind, e.message));
                 e.message = format!(
                     "{}; instance `{name}` is now poisoned: `reset {name}` re-instantiates it",

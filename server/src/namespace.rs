@@ -200,6 +200,7 @@ impl Namespace {
             ));
         }
         let fresh = instantiate_alone(&self.runtime, module).await?;
+        tracing::debug!(instance = name, "reset");
         let registered = self.registrations(name);
         let info = fresh.describe(name, registered).await;
         self.instances.insert(name.to_string(), fresh);
