@@ -63,12 +63,21 @@ impl Connection {
         options: ConnectOptions,
     ) -> Result<Self, ClientError> {
         let label = format!("{addr:?}");
-        let socket = TcpStream::connect(addr)
-            .await
-            .map_err(|source| ClientError::Connect {
-                addr: label.trim_matches('"').to_string(),
-                source,
-            })?;
+        let socket = TcpStream::connect(addr).await;
+        Self::handshake(label, socket, options).await
+    }
+
+    /// The non-generic rest of [`Connection::connect_with`], compiled once
+    /// here rather than in every crate that connects.
+    async fn handshake(
+        label: String,
+        socket: std::io::Result<TcpStream>,
+        options: ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        let socket = socket.map_err(|source| ClientError::Connect {
+            addr: label.trim_matches('"').to_string(),
+            source,
+        })?;
         let _ = socket.set_nodelay(true);
         let mut transport = Framed::new(socket, MessageCodec::new(options.max_frame));
         let hello = Hello {
