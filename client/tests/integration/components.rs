@@ -1,10 +1,8 @@
 //! Components through the real server: the sort guest on edge cases and a
 //! million elements, WIT signatures, every WIT value kind, wrong values.
 
-mod common;
-
-use common::components::{random, remote_kind, sort, sorted};
-use common::{connect, server};
+use crate::common::components::{random, remote_kind, sort, sorted};
+use crate::common::{connect, server};
 use sandcall::{ErrorKind, Value};
 use sandcall_protocol::{ExportKind, InstanceKind};
 

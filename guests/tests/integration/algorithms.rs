@@ -2,10 +2,10 @@
 //! the guest uses, against the standard library's sort on the input shapes
 //! that break naive implementations.
 
-#[path = "../../guest-sort/src/algorithms.rs"]
-mod algorithms;
+#[path = "../../../guest-sort/src/algorithms.rs"]
+mod sorts;
 
-use algorithms::{bubble_sort, quick_sort};
+use self::sorts::{bubble_sort, quick_sort};
 
 /// Deterministic pseudo-random values (xorshift64), so failures reproduce.
 fn random(len: usize, mut state: u64) -> Vec<i32> {

@@ -1,8 +1,6 @@
 //! Every limit holds against a hostile client, and the server keeps serving.
 
-mod common;
-
-use common::{TOOLS, connect, server, server_with};
+use crate::common::{TOOLS, connect, server, server_with};
 use futures_util::{SinkExt, StreamExt};
 use sandcall::{ClientError, ErrorKind, Eval, Request, Response, Value};
 use sandcall_protocol::codec::MessageCodec;

@@ -2,10 +2,8 @@
 //! `reset`, fuel, deadline, memory and output limits, imports, a spinning
 //! guest beside a polite client, and random values.
 
-mod common;
-
-use common::components::{random, remote_kind, sort, sorted};
-use common::{connect, server, server_with};
+use crate::common::components::{random, remote_kind, sort, sorted};
+use crate::common::{connect, server, server_with};
 use sandcall::{ErrorKind, Value};
 use sandcall_protocol::{Eval, InstanceKind};
 use sandcall_server::LimitConfig;

@@ -1,11 +1,9 @@
 //! The seminar's WAT sorts, run remotely on edge-case data.
 
-mod common;
-
-use common::{connect, server};
+use crate::common::{connect, server};
 use sandcall::{Connection, Value};
 
-const SORTS: &str = include_str!("../examples/guests/sorts.wat");
+const SORTS: &str = include_str!("../../examples/guests/sorts.wat");
 
 async fn sort(conn: &mut Connection, export: &str, data: &[i32]) -> Vec<i32> {
     let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -1,8 +1,6 @@
 //! Every request kind against a real server over TCP, success and failure.
 
-mod common;
-
-use common::{IDENTITY, TOOLS, connect, server};
+use crate::common::{IDENTITY, TOOLS, connect, server};
 use sandcall::{ErrorKind, Eval, Value};
 use sandcall_protocol::{ExportKind, RefKind, ValType};
 
