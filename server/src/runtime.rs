@@ -14,7 +14,8 @@ use wasmtime::{Config, Engine};
 /// long a guest runs between two yields to the scheduler.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// The WebAssembly proposals enabled beyond wasm 1.0, as reported by `info`.
+/// The WebAssembly proposals enabled beyond wasm 1.0, as reported by `info`;
+/// `component-model` says that `execute` takes components too.
 pub const FEATURES: &[&str] = &[
     "mutable-global",
     "sign-extension",
@@ -27,6 +28,7 @@ pub const FEATURES: &[&str] = &[
     "function-references",
     "extended-const",
     "multi-memory",
+    "component-model",
 ];
 
 /// The wasmtime version the server is built against (pinned in Cargo.toml).

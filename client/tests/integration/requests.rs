@@ -23,6 +23,7 @@ async fn handshake_and_info_report_versions_and_limits() {
     assert_eq!(info.limits.frame_bytes, 64 << 20);
     assert!(info.limits.default_fuel.unwrap() > 0);
     assert!(info.features.iter().any(|f| f == "multi-value"));
+    assert!(info.features.iter().any(|f| f == "component-model"));
     server.stop().await.unwrap();
 }
 
