@@ -1,6 +1,7 @@
 //! Component types as WIT spells them, for `namespace` listings and for
 //! clients that parse text arguments by a function's signature.
 
+use crate::packed::NumType;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -43,6 +44,26 @@ pub struct WitFunc {
     pub params: Vec<(String, WitType)>,
     /// The result type; `None` for a function returning nothing.
     pub result: Option<WitType>,
+}
+
+impl WitType {
+    /// The packed element type of a WIT number type (`s8` … `f64`), so that
+    /// both ends agree which lists travel as [`Packed`](crate::Packed).
+    pub fn num_type(&self) -> Option<NumType> {
+        Some(match self {
+            WitType::S8 => NumType::S8,
+            WitType::U8 => NumType::U8,
+            WitType::S16 => NumType::S16,
+            WitType::U16 => NumType::U16,
+            WitType::S32 => NumType::S32,
+            WitType::U32 => NumType::U32,
+            WitType::S64 => NumType::S64,
+            WitType::U64 => NumType::U64,
+            WitType::F32 => NumType::F32,
+            WitType::F64 => NumType::F64,
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for WitFunc {

@@ -5,7 +5,7 @@ use crate::cache::{CachedModule, Code};
 use crate::component_call;
 use crate::convert::{from_val, func_type, to_val, val_type};
 use crate::errors::{Budget, guest_error};
-use crate::store::{StoreData, StoreGroup};
+use crate::store::{StoreData, StoreGroup, arm};
 use sandcall_protocol::{
     ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
 };
@@ -22,6 +22,19 @@ pub struct Entry {
     /// Why a component instance can no longer be entered: set by the first
     /// call that failed inside the guest, cleared by a reset.
     pub poisoned: Option<String>,
+}
+
+impl Entry {
+    /// A fresh, callable entry.
+    pub fn new(group: StoreGroup, live: Live, module: Arc<CachedModule>, fuel_used: u64) -> Self {
+        Entry {
+            group,
+            live,
+            module,
+            fuel_used,
+            poisoned: None,
+        }
+    }
 }
 
 /// The instance itself.
@@ -281,17 +294,6 @@ impl Entry {
             registered_as,
         }
     }
-}
-
-/// Set the fuel and deadline of the call about to start; the fuel given.
-fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<u64, RemoteError> {
-    let fuel = budget.fuel.unwrap_or(u64::MAX);
-    store
-        .set_fuel(fuel)
-        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-    store.data_mut().start_deadline(budget.deadline_ms);
-    store.set_epoch_deadline(1);
-    Ok(fuel)
 }
 
 /// A memory of `instance` (default: its first exported one).

@@ -7,11 +7,11 @@ use crate::component::ComponentCode;
 use crate::errors::{Budget, guest_error};
 use crate::instance::{Entry, Live};
 use crate::runtime::Runtime;
-use crate::store::StoreGroup;
+use crate::store::{StoreData, StoreGroup, arm};
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use wasmtime::Linker;
+use wasmtime::{Linker, Store};
 
 /// Longest instance or registration name accepted.
 const MAX_NAME: usize = 1024;
@@ -143,17 +143,11 @@ impl Namespace {
             }
             None => return instantiate_alone(&self.runtime, module).await,
         };
-        let limits = self.runtime.limits();
-        let budget = Budget {
-            fuel: Some(limits.fuel),
-            deadline_ms: limits.deadline_ms,
-        };
+        let budget = start_budget(&self.runtime);
         let mut store = group.lock().await;
         store.data_mut().count_instance()?;
+        let fuel = arm(&mut store, budget)?;
         let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
-        store.set_fuel(limits.fuel).map_err(internal)?;
-        store.data_mut().start_deadline(limits.deadline_ms);
-        store.set_epoch_deadline(1);
         let mut linker = Linker::new(self.runtime.engine());
         for (as_name, entry) in &providers {
             let Live::Core(instance) = entry.live else {
@@ -167,19 +161,9 @@ impl Namespace {
                 .map_err(internal)?;
         }
         let instance = linker.instantiate_async(&mut *store, core).await;
-        let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
-        let instance = instance.map_err(|e| {
-            let refusal = store.data_mut().take_refusal();
-            guest_error(e, budget, refusal)
-        })?;
+        let (live, fuel_used) = settle(&mut store, fuel, budget, instance.map(Live::Core))?;
         drop(store);
-        Ok(Entry {
-            group,
-            live: Live::Core(instance),
-            module,
-            fuel_used,
-            poisoned: None,
-        })
+        Ok(Entry::new(group, live, module, fuel_used))
     }
 
     /// Instantiate `name` afresh from its compiled code in a new store: its
@@ -272,18 +256,10 @@ async fn instantiate_alone(
     module: Arc<CachedModule>,
 ) -> Result<Entry, RemoteError> {
     let group = StoreGroup::new(runtime);
-    let limits = runtime.limits();
-    let budget = Budget {
-        fuel: Some(limits.fuel),
-        deadline_ms: limits.deadline_ms,
-    };
+    let budget = start_budget(runtime);
     let mut store = group.lock().await;
     store.data_mut().count_instance()?;
-    store
-        .set_fuel(limits.fuel)
-        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-    store.data_mut().start_deadline(limits.deadline_ms);
-    store.set_epoch_deadline(1);
+    let fuel = arm(&mut store, budget)?;
     let live = match &module.code {
         Code::Core { pre: Some(pre), .. } => {
             pre.instantiate_async(&mut *store).await.map(Live::Core)
@@ -299,19 +275,36 @@ async fn instantiate_alone(
             ));
         }
     };
-    let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
-    let live = live.map_err(|e| {
-        let refusal = store.data_mut().take_refusal();
-        guest_error(e, budget, refusal)
-    })?;
+    let (live, fuel_used) = settle(&mut store, fuel, budget, live)?;
     drop(store);
-    Ok(Entry {
-        group,
-        live,
-        module,
-        fuel_used,
-        poisoned: None,
-    })
+    Ok(Entry::new(group, live, module, fuel_used))
+}
+
+/// What an instantiation may spend: the runtime's default fuel and deadline.
+fn start_budget(runtime: &Runtime) -> Budget {
+    let limits = runtime.limits();
+    Budget {
+        fuel: Some(limits.fuel),
+        deadline_ms: limits.deadline_ms,
+    }
+}
+
+/// The instance an instantiation made and the fuel its start function used,
+/// or why it failed.
+fn settle(
+    store: &mut Store<StoreData>,
+    fuel: u64,
+    budget: Budget,
+    outcome: wasmtime::Result<Live>,
+) -> Result<(Live, u64), RemoteError> {
+    let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+    match outcome {
+        Ok(live) => Ok((live, fuel_used)),
+        Err(e) => {
+            let refusal = store.data_mut().take_refusal();
+            Err(guest_error(e, budget, refusal))
+        }
+    }
 }
 
 fn check_name(name: &str) -> Result<(), RemoteError> {

@@ -6,6 +6,7 @@
 //! never cross stores. A group is freed when its last instance is dropped.
 
 use crate::config::LimitConfig;
+use crate::errors::Budget;
 use crate::runtime::Runtime;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
@@ -59,6 +60,21 @@ impl StoreData {
     pub fn take_refusal(&mut self) -> Option<String> {
         self.limiter.refused.take()
     }
+}
+
+/// Set the fuel and deadline of the guest code about to run (a call, or an
+/// instantiation's start function); returns the fuel given.
+///
+/// # Errors
+/// [`ErrorKind::Internal`] if the engine has fuel turned off.
+pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<u64, RemoteError> {
+    let fuel = budget.fuel.unwrap_or(u64::MAX);
+    store
+        .set_fuel(fuel)
+        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+    store.data_mut().start_deadline(budget.deadline_ms);
+    store.set_epoch_deadline(1);
+    Ok(fuel)
 }
 
 /// Caps memory and table growth and remembers what it refused, so that the

@@ -1,7 +1,7 @@
 //! Component values: protocol [`Value`]s ↔ wasmtime's dynamic [`Val`]s,
 //! checked against the function's types. Lists of numbers leave packed.
 
-use crate::wit_types::{num_type, wit_type};
+use crate::wit_types::wit_type;
 use sandcall_protocol::{ErrorKind, NumType, Packed, RemoteError, Value};
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
@@ -46,7 +46,7 @@ pub fn to_component_val(
         (Type::String, Value::String(s)) => Val::String(s.clone()),
         (Type::List(list), Value::Packed(p)) => {
             let elem = list.ty();
-            if num_type(&wit_type(&elem)) != Some(p.elem) {
+            if wit_type(&elem).num_type() != Some(p.elem) {
                 return Err(bad(format!(
                     "expected {}, got a packed list<{}>",
                     wit_type(ty),

@@ -59,27 +59,10 @@ pub fn wit_type(ty: &Type) -> WitType {
     }
 }
 
-/// The number type of a WIT number type.
-pub fn num_type(ty: &WitType) -> Option<NumType> {
-    Some(match ty {
-        WitType::S8 => NumType::S8,
-        WitType::U8 => NumType::U8,
-        WitType::S16 => NumType::S16,
-        WitType::U16 => NumType::U16,
-        WitType::S32 => NumType::S32,
-        WitType::U32 => NumType::U32,
-        WitType::S64 => NumType::S64,
-        WitType::U64 => NumType::U64,
-        WitType::F32 => NumType::F32,
-        WitType::F64 => NumType::F64,
-        _ => return None,
-    })
-}
-
 /// `Some(t)` for `func(x: list<t>) -> list<t>` with `t` a number type.
 pub fn fast_list(func: &WitFunc) -> Option<NumType> {
     match (func.params.as_slice(), &func.result) {
-        ([(_, WitType::List(a))], Some(WitType::List(b))) if a == b => num_type(a),
+        ([(_, WitType::List(a))], Some(WitType::List(b))) if a == b => a.num_type(),
         _ => None,
     }
 }

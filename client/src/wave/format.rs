@@ -2,7 +2,6 @@
 //! the way: a server's answer that does not fit its signature is reported
 //! with the path to the first misfit (`[3].label`), never a panic.
 
-use super::packed_type;
 use sandcall_protocol::{NumType, Number, Packed, Value, WitType};
 use std::borrow::Cow;
 use wasm_wave::value::{Type, Value as Wave};
@@ -165,7 +164,7 @@ fn unpack(elem: &WitType, p: &Packed) -> Result<Vec<Wave>, Mismatch> {
             .map(|b| make(T::get(b)))
             .collect()
     }
-    if packed_type(elem) != Some(p.elem) {
+    if elem.num_type() != Some(p.elem) {
         return Err(Mismatch::new(format!(
             "found a packed list of {} where a list<{elem}> belongs",
             p.elem

@@ -144,23 +144,6 @@ pub fn wave_type(ty: &WitType) -> Result<Type, String> {
     })
 }
 
-/// The element type of a list that travels packed.
-fn packed_type(elem: &WitType) -> Option<NumType> {
-    Some(match elem {
-        WitType::S8 => NumType::S8,
-        WitType::U8 => NumType::U8,
-        WitType::S16 => NumType::S16,
-        WitType::U16 => NumType::U16,
-        WitType::S32 => NumType::S32,
-        WitType::U32 => NumType::U32,
-        WitType::S64 => NumType::S64,
-        WitType::U64 => NumType::U64,
-        WitType::F32 => NumType::F32,
-        WitType::F64 => NumType::F64,
-        _ => return None,
-    })
-}
-
 /// A parsed WAVE value as a protocol value. The wave value was built for
 /// `ty`, so a disagreement here is a bug, reported rather than unwrapped.
 fn from_wave(ty: &WitType, v: &Wave) -> Result<Value, String> {
@@ -179,7 +162,7 @@ fn from_wave(ty: &WitType, v: &Wave) -> Result<Value, String> {
         (WitType::F64, K::F64) => Value::f64(v.unwrap_f64()),
         (WitType::Char, K::Char) => Value::Char(v.unwrap_char()),
         (WitType::String, K::String) => Value::String(v.unwrap_string().into_owned()),
-        (WitType::List(elem), K::List) => match packed_type(elem) {
+        (WitType::List(elem), K::List) => match elem.num_type() {
             Some(num) => Value::Packed(pack(num, v)?),
             None => Value::List(
                 v.unwrap_list()
