@@ -5,7 +5,7 @@ PROFILE := --release
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build test demo latency fmt lint wasm-target guest
+.PHONY: all build test demo latency bench fmt lint wasm-target guest
 
 all: build
 
@@ -21,11 +21,13 @@ test: wasm-target
 
 ## The main job on an embedded server: the RPyC seminar walkthrough (as a
 ## program, then as a CLI script), then the sort guest on lists of 1,000 to
-## 1,000,000 ints with every result checked, and a table of the times.
+## 1,000,000 ints with every result checked, and a table of the times; last,
+## the hostile-guest corpus and the sorts in sandboxed and unrestricted mode.
 demo: guest
 	$(CARGO) run $(PROFILE) --example seminar
 	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded run client/examples/seminar.sandcall
 	$(CARGO) run $(PROFILE) --example sorts
+	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded compare
 
 ## Round-trip time of a trivial eval (10k calls, one client) and pipelined throughput.
 latency:

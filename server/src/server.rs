@@ -16,7 +16,14 @@ use tokio_util::task::TaskTracker;
 /// Everything a server is started with, besides its listener.
 #[derive(Clone, Debug, Default)]
 pub struct ServerConfig {
+    /// The sandboxed mode's limits (and the wire limits of both modes).
     pub limits: LimitConfig,
+    /// Offer unrestricted mode (no fuel, no memory cap, WASI with the host's
+    /// environment, stdio and a directory) to clients that ask for it.
+    pub allow_unrestricted: bool,
+    /// The host directory unrestricted guests see as `.` through WASI
+    /// (default: the server's working directory).
+    pub unrestricted_dir: Option<std::path::PathBuf>,
 }
 
 /// Errors starting a server.

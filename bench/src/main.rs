@@ -1,0 +1,3 @@
+//! `make bench` (work in progress).
+
+fn main() {}
