@@ -23,9 +23,15 @@
 //! - [`wave`]: component values as WAVE text, typed by their WIT types.
 //! - [`script`]: the line commands of `sandcall run` and `sandcall shell`.
 //! - [`wast`]: `sandcall wast`, the WebAssembly spec test scripts run through the wire.
+//! - [`corpus`]: hostile guests and the outcome each must have per mode;
+//!   [`compare`]: `sandcall compare`, the corpus and the sorts in both modes
+//!   beside the same sorts compiled natively ([`native`]).
 
+pub mod compare;
 pub mod connection;
+pub mod corpus;
 pub mod error;
+pub mod native;
 pub mod script;
 pub mod text;
 pub mod wast;

@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sandcall::corpus::{Attack, Settings};
 use sandcall::script::{CommandError, Shell, format_info};
-use sandcall::{ConnectOptions, Connection};
+use sandcall::{ConnectOptions, Connection, Mode};
 use sandcall_server::{EmbeddedServer, ServerConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -24,11 +25,33 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1:18812", conflicts_with = "embedded")]
     server: String,
     /// Start a server inside this process (on 127.0.0.1, a free port, default
-    /// limits) instead of connecting to one.
+    /// limits) instead of connecting to one. It offers unrestricted mode
+    /// only to `--mode unrestricted` and to `compare`.
     #[arg(long)]
     embedded: bool,
+    /// The mode to ask for: `sandboxed` (fuel, memory and deadline limits,
+    /// WASI with nothing granted) or `unrestricted` (no limits, WASI with
+    /// the server's environment, stdio and a directory; only when the server
+    /// was started with --allow-unrestricted).
+    #[arg(long, value_enum, default_value_t = ModeArg::Sandboxed)]
+    mode: ModeArg,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ModeArg {
+    Sandboxed,
+    Unrestricted,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Sandboxed => Mode::Sandboxed,
+            ModeArg::Unrestricted => Mode::Unrestricted,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +96,22 @@ enum Command {
         #[arg(long)]
         deadline_ms: Option<u64>,
     },
+    /// Run the hostile-guest corpus and the sort guest in both modes and
+    /// print two tables: each attack's outcome sandboxed and unrestricted
+    /// (while a second client keeps calling), and the sorts' times
+    /// sandboxed, unrestricted and compiled natively into this binary.
+    ///
+    /// With --embedded the server offers both modes and gives unrestricted
+    /// guests a fresh temporary directory holding a planted `secret.txt`.
+    /// Against another server, unrestricted columns need
+    /// --allow-unrestricted there. Attacks that never end unrestricted run
+    /// there in a bounded form and say so. Exits 1 if an outcome is not
+    /// the expected one.
+    Compare {
+        /// Smaller attacks and lists (seconds instead of a minute).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Run WebAssembly spec test scripts (.wast) through the protocol.
     ///
     /// Each file runs in its own session. Prints a line per failing
@@ -114,9 +153,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let comparing = matches!(cli.command, Command::Compare { .. });
+    let planted = if cli.embedded && comparing {
+        Some(PlantedDir::new().context("while preparing the unrestricted directory")?)
+    } else {
+        None
+    };
     let embedded = if cli.embedded {
+        let config = ServerConfig {
+            allow_unrestricted: comparing || cli.mode == ModeArg::Unrestricted,
+            unrestricted_dir: planted.as_ref().map(|p| p.path.clone()),
+            ..ServerConfig::default()
+        };
         Some(
-            EmbeddedServer::start(ServerConfig::default())
+            EmbeddedServer::start(config)
                 .await
                 .context("while starting the embedded server")?,
         )
@@ -126,7 +176,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let addr = embedded
         .as_ref()
         .map_or(cli.server.clone(), |s| s.addr().to_string());
-    let conn = match Connection::connect_with(addr.as_str(), ConnectOptions::default()).await {
+    if let Command::Compare { quick } = cli.command {
+        let code = compare(&addr, quick).await;
+        if let Some(server) = embedded {
+            server
+                .stop()
+                .await
+                .context("while stopping the embedded server")?;
+        }
+        drop(planted);
+        return code;
+    }
+    let options = ConnectOptions {
+        mode: cli.mode.into(),
+        ..ConnectOptions::default()
+    };
+    let conn = match Connection::connect_with(addr.as_str(), options).await {
         Ok(conn) => conn,
         Err(e) => {
             eprintln!("error: {}", CommandError::from(e));
@@ -187,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Compare { .. } => unreachable!("handled above"),
         Command::Wast { files } => {
             drop(conn);
             let total = sandcall::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
@@ -204,6 +270,65 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("while stopping the embedded server")?;
     }
     Ok(code)
+}
+
+/// `sandcall compare`: both tables, and exit 1 when an outcome is not the
+/// expected one.
+async fn compare(addr: &str, quick: bool) -> anyhow::Result<ExitCode> {
+    let settings = if quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
+    let sorts: Vec<_> = sandcall::compare::SORTS
+        .iter()
+        .filter(|(_, n, _)| !quick || *n <= 100_000)
+        .copied()
+        .collect();
+    let mut stdout = std::io::stdout();
+    let (outcomes, _) = sandcall::compare::compare(addr, &settings, &sorts, &mut stdout).await?;
+    let mut code = ExitCode::SUCCESS;
+    for (attack, row) in Attack::ALL.iter().zip(&outcomes) {
+        for (outcome, mode) in row.iter().zip([Mode::Sandboxed, Mode::Unrestricted]) {
+            if let Some(outcome) = outcome
+                && outcome.verdict != attack.expected(mode)
+            {
+                eprintln!(
+                    "error: {} in {mode} mode: expected {:?}, got {:?} ({})",
+                    attack.name(),
+                    attack.expected(mode),
+                    outcome.verdict,
+                    outcome.detail
+                );
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// A fresh temporary directory with a planted `secret.txt`, removed on drop:
+/// what `compare --embedded` lets unrestricted guests see.
+struct PlantedDir {
+    path: PathBuf,
+}
+
+impl PlantedDir {
+    fn new() -> std::io::Result<PlantedDir> {
+        let path = std::env::temp_dir().join(format!("sandcall-compare-{}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        std::fs::write(
+            path.join(sandcall::corpus::modules::SECRET_FILE),
+            "planted by sandcall compare: a file of the server's\n",
+        )?;
+        Ok(PlantedDir { path })
+    }
+}
+
+impl Drop for PlantedDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 async fn run_script(mut shell: Shell, path: &Path, text: &str, keep_going: bool) -> ExitCode {

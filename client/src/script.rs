@@ -359,9 +359,10 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, CommandError> {
 pub fn format_info(info: &ServerInfo) -> String {
     let l = &info.limits;
     let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
+    let ms = |v: Option<u64>| v.map_or("none".to_string(), |v| format!("{v} ms"));
     format!(
         "server: sandcall-server {}\nwasmtime: {}\nprotocol: {}\nmode: {}\n\
-         fuel per call: {} (max {})\ndeadline: {} ms (max {} ms)\n\
+         fuel per call: {} (max {})\ndeadline: {} (max {})\n\
          memory per instance: {} bytes\ntable elements: {}\ninstances per connection: {}\n\
          module size: {} bytes\nconnections: {}\nframe size: {} bytes\nwasm stack: {} bytes\n\
          features: {}",
@@ -371,8 +372,8 @@ pub fn format_info(info: &ServerInfo) -> String {
         info.mode,
         opt(l.default_fuel),
         opt(l.max_fuel),
-        l.default_deadline_ms,
-        l.max_deadline_ms,
+        ms(l.default_deadline_ms),
+        ms(l.max_deadline_ms),
         opt(l.memory_bytes),
         opt(l.table_elements),
         l.instances_per_connection,

@@ -22,6 +22,13 @@ pub const SORT: &str = env!("SANDCALL_GUEST_SORT");
 /// Absolute path of the values component (`target/guest/guest-values.wasm`).
 pub const VALUES: &str = env!("SANDCALL_GUEST_VALUES");
 
+/// The sort component, embedded at build time (for binaries that must not
+/// depend on the build tree, such as `sandcall compare`).
+pub static SORT_WASM: &[u8] = include_bytes!(env!("SANDCALL_GUEST_SORT"));
+
+/// The values component, embedded at build time.
+pub static VALUES_WASM: &[u8] = include_bytes!(env!("SANDCALL_GUEST_VALUES"));
+
 /// The sort component's bytes.
 ///
 /// # Panics

@@ -37,9 +37,13 @@ impl RawFrame {
 /// Decode a message body.
 ///
 /// bincode allocates a string or byte buffer at the length the input claims
-/// before reading it. A decoding limit scaled to the body (the next power of
-/// 16 at or above its size) refuses absurd claims before any allocation, so a
-/// 100-byte frame cannot make the decoder reserve gigabytes.
+/// before reading it. A decoding limit scaled to the body refuses absurd
+/// claims before any allocation, so a 100-byte frame cannot make the decoder
+/// reserve gigabytes. The limit counts every allocation of the message in
+/// memory, which is up to ~50× its encoded size for lists of small records
+/// (an export encodes to 10 bytes and takes 200 in memory), so it is at
+/// least 256× the body, in tiers up to 4 GiB: a 30,000-export namespace
+/// once failed to decode under a 16× limit.
 ///
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
@@ -49,13 +53,11 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
 
 fn decode_unbudgeted<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     let len = body.len();
-    let decoded = if len < 0x1_0000 {
-        decode_limited::<T, 0x1_0000>(body)
-    } else if len < 0x10_0000 {
+    let decoded = if len < 0x1000 {
         decode_limited::<T, 0x10_0000>(body)
-    } else if len < 0x100_0000 {
+    } else if len < 0x1_0000 {
         decode_limited::<T, 0x100_0000>(body)
-    } else if len < 0x1000_0000 {
+    } else if len < 0x10_0000 {
         decode_limited::<T, 0x1000_0000>(body)
     } else {
         decode_limited::<T, 0x1_0000_0000>(body)

@@ -12,9 +12,9 @@ pub struct Limits {
     /// The most fuel a client may ask for one call.
     pub max_fuel: Option<u64>,
     /// Wall-clock deadline of a call that does not ask for one, in ms.
-    pub default_deadline_ms: u64,
+    pub default_deadline_ms: Option<u64>,
     /// The longest deadline a client may ask for, in ms.
-    pub max_deadline_ms: u64,
+    pub max_deadline_ms: Option<u64>,
     /// Bytes one linear memory may grow to.
     pub memory_bytes: Option<u64>,
     /// Elements one table may grow to.
@@ -29,4 +29,7 @@ pub struct Limits {
     pub frame_bytes: u64,
     /// Native stack the guest may use, in bytes.
     pub wasm_stack_bytes: u64,
+    /// Functions one module or component may define (compile time grows
+    /// with their number).
+    pub functions_per_module: Option<u64>,
 }

@@ -7,12 +7,13 @@
 use crate::component::ComponentCode;
 use crate::errors::invalid_module;
 use crate::store::StoreData;
+use crate::wasi::{Linkers, is_wasi_module};
 use sandcall_protocol::{ErrorKind, RemoteError};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Component;
-use wasmtime::{Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Module};
 
 /// Uploads up to this size are hashed on the reactor (a few µs); larger ones
 /// on the blocking pool.
@@ -39,6 +40,9 @@ pub enum Code {
 /// first when it is full.
 pub struct ModuleCache {
     engine: Engine,
+    linkers: Arc<Linkers>,
+    /// Functions an upload may define (`None`: any number).
+    max_functions: Option<u64>,
     capacity: usize,
     inner: Mutex<Entries>,
 }
@@ -50,10 +54,19 @@ struct Entries {
 }
 
 impl ModuleCache {
-    /// An empty cache for modules of `engine`, holding at most `capacity`.
-    pub fn new(engine: Engine, capacity: usize) -> Self {
+    /// An empty cache for modules of `engine`, prepared against `linkers`
+    /// (of the same engine), holding at most `capacity`, compiling only
+    /// uploads of at most `max_functions` functions.
+    pub fn new(
+        engine: Engine,
+        linkers: Arc<Linkers>,
+        capacity: usize,
+        max_functions: Option<u64>,
+    ) -> Self {
         ModuleCache {
             engine,
+            linkers,
+            max_functions,
             capacity: capacity.max(1),
             inner: Mutex::new(Entries::default()),
         }
@@ -70,14 +83,35 @@ impl ModuleCache {
         if let Some(hit) = self.lookup(&key) {
             return Ok(hit);
         }
+        // WAT text becomes a binary first, so that its functions are counted.
+        let binary = wat::parse_bytes(bytes).map_err(|e| invalid_module(e.into()))?;
+        let bytes: &[u8] = &binary;
+        if let Some(max) = self.max_functions
+            && let Some(count) = count_functions(bytes)
+            && count > max
+        {
+            return Err(RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "the upload defines {count} functions; the limit is {max} (compiling \
+                     costs about 0.2 ms per function, however small)"
+                ),
+            ));
+        }
         let code = if is_component(bytes) {
             let component = Component::new(&self.engine, bytes).map_err(invalid_module)?;
-            Code::Component(ComponentCode::new(&self.engine, component).map_err(invalid_module)?)
+            Code::Component(ComponentCode::new(
+                &self.engine,
+                &self.linkers.component,
+                component,
+            ))
         } else {
             let module = Module::new(&self.engine, bytes).map_err(invalid_module)?;
-            let pre = if module.imports().len() == 0 {
-                let linker = Linker::new(&self.engine);
-                Some(linker.instantiate_pre(&module).map_err(invalid_module)?)
+            // Ready now when WASI is all it imports; imports of registered
+            // instances are linked at instantiation.
+            let pre = if module.imports().all(|i| is_wasi_module(i.module())) {
+                let pre = self.linkers.core.instantiate_pre(&module);
+                Some(pre.map_err(|e| RemoteError::new(ErrorKind::LinkError, format!("{e:#}")))?)
             } else {
                 None
             };
@@ -153,6 +187,18 @@ pub fn is_component(bytes: &[u8]) -> bool {
     text.trim_start().starts_with("(component")
 }
 
+/// Functions defined by a module, or by every core module inside a
+/// component; `None` when the binary does not parse (compiling then says why).
+fn count_functions(binary: &[u8]) -> Option<u64> {
+    let mut count = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(binary) {
+        if let wasmparser::Payload::FunctionSection(functions) = payload.ok()? {
+            count += u64::from(functions.count());
+        }
+    }
+    Some(count)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -160,10 +206,13 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LimitConfig;
+    use crate::runtime::Runtime;
 
     #[test]
     fn the_same_bytes_compile_once_and_the_oldest_entry_goes_first() {
-        let cache = ModuleCache::new(Engine::default(), 2);
+        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
+        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 2, Some(3));
         let a = cache
             .get_or_compile(b"(module (func (export \"a\")))")
             .unwrap();
@@ -192,8 +241,26 @@ mod tests {
     }
 
     #[test]
+    fn uploads_with_too_many_functions_are_refused_before_compiling() {
+        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
+        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 4, Some(2));
+        let two = "(module (func) (func))";
+        assert!(cache.get_or_compile(two.as_bytes()).is_ok());
+        let three = "(module (func) (func) (func))";
+        let e = cache.get_or_compile(three.as_bytes()).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::ResourceLimit, "{}", e.message);
+        assert!(e.message.contains("3 functions"), "{}", e.message);
+        // Functions of a component's inner modules count too.
+        let component = "(component (core module (func) (func)) (core module (func)))";
+        let e = cache.get_or_compile(component.as_bytes()).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::ResourceLimit, "{}", e.message);
+        assert_eq!(cache.len(), 1, "nothing refused is cached");
+    }
+
+    #[test]
     fn components_compile_and_garbage_is_refused() {
-        let cache = ModuleCache::new(Engine::default(), 4);
+        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
+        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 4, None);
         let c = cache.get_or_compile(b"(component)").unwrap();
         assert!(matches!(&c.code, Code::Component(c) if c.pre.is_some() && c.exports.is_empty()));
         let e = cache

@@ -23,26 +23,21 @@ pub struct ComponentExport {
 /// A compiled component, ready to instantiate.
 pub struct ComponentCode {
     pub component: Component,
-    /// `None` when the component imports something: sandboxed guests get no
-    /// host capability, so it cannot be instantiated here.
+    /// `None` when the component imports something besides WASI 0.2: no
+    /// other host capability is granted, so it cannot be instantiated here.
     pub pre: Option<InstancePre<StoreData>>,
-    /// The first import, for the link error.
-    pub first_import: Option<String>,
+    /// Why it cannot be linked (wasmtime's message names the import).
+    pub unlinked: Option<String>,
     pub exports: Vec<ComponentExport>,
 }
 
 impl ComponentCode {
-    /// Describe and prepare `component`.
-    ///
-    /// # Errors
-    /// A link error from wasmtime's pre-instantiation (not expected for a
-    /// component that imports nothing).
-    pub fn new(engine: &Engine, component: Component) -> Result<Self, wasmtime::Error> {
+    /// Describe `component` and prepare it against `linker` (WASI 0.2).
+    pub fn new(engine: &Engine, linker: &Linker<StoreData>, component: Component) -> Self {
         let ty = component.component_type();
-        let first_import = ty.imports(engine).next().map(|(name, _)| name.to_string());
-        let pre = match first_import {
-            None => Some(Linker::new(engine).instantiate_pre(&component)?),
-            Some(_) => None,
+        let (pre, unlinked) = match linker.instantiate_pre(&component) {
+            Ok(pre) => (Some(pre), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
         };
         let mut exports = Vec::new();
         for (name, item) in ty.exports(engine) {
@@ -71,12 +66,12 @@ impl ComponentCode {
                 _ => {}
             }
         }
-        Ok(ComponentCode {
+        ComponentCode {
             component,
             pre,
-            first_import,
+            unlinked,
             exports,
-        })
+        }
     }
 
     /// The export called `name`.
@@ -95,14 +90,14 @@ impl ComponentCode {
             .collect()
     }
 
-    /// Why this component cannot be instantiated in a sandbox, if it can't.
+    /// Why this component cannot be instantiated, if it can't.
     pub fn link_error(&self) -> Option<RemoteError> {
-        self.first_import.as_ref().map(|import| {
+        self.unlinked.as_ref().map(|why| {
             RemoteError::new(
                 sandcall_protocol::ErrorKind::LinkError,
                 format!(
-                    "import `{import}` is not granted: sandboxed components get no host \
-                     capability, so a component must import nothing"
+                    "{why}: not granted; components get WASI 0.2 (with nothing behind it \
+                     when sandboxed) and no other host capability"
                 ),
             )
         })

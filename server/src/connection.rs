@@ -2,15 +2,14 @@
 //! with its id. Guest calls are async and yield every few hundred thousand
 //! units of fuel, so a spinning guest never holds up other clients.
 
-use crate::runtime::Runtime;
+use crate::runtime::Runtimes;
 use crate::session::Session;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use sandcall_protocol::codec::CodecError;
 use sandcall_protocol::{
-    CONNECTION_ID, ErrorKind, Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request,
+    CONNECTION_ID, ErrorKind, Hello, MessageCodec, PROTOCOL_VERSION, RemoteError, Request,
     Response, Welcome,
 };
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -23,15 +22,15 @@ type Transport = Framed<TcpStream, MessageCodec>;
 
 /// Serve `socket` until the client leaves, breaks the protocol, or `shutdown`
 /// fires (the request under way is finished and answered first).
-pub async fn serve(socket: TcpStream, runtime: Arc<Runtime>, shutdown: CancellationToken) {
+pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: CancellationToken) {
     let peer = socket.peer_addr().ok();
     let _ = socket.set_nodelay(true);
-    let codec = MessageCodec::new(runtime.limits().frame_len());
+    let codec = MessageCodec::new(runtimes.sandboxed.limits().frame_len());
     let mut transport = Framed::new(socket, codec);
-    let Some(mut session) = handshake(&mut transport, runtime).await else {
+    let Some(mut session) = handshake(&mut transport, &runtimes).await else {
         return;
     };
-    tracing::info!(?peer, "session started");
+    tracing::info!(?peer, mode = %session.info().mode, "session started");
     loop {
         // Answer everything already received before flushing, so pipelined
         // requests share writes; flush only when the client must be waiting.
@@ -92,7 +91,7 @@ pub async fn serve(socket: TcpStream, runtime: Arc<Runtime>, shutdown: Cancellat
 }
 
 /// Read the client's hello and answer it.
-async fn handshake(transport: &mut Transport, runtime: Arc<Runtime>) -> Option<Session> {
+async fn handshake(transport: &mut Transport, runtimes: &Runtimes) -> Option<Session> {
     let frame = match tokio::time::timeout(HANDSHAKE_TIMEOUT, transport.next()).await {
         Ok(Some(Ok(frame))) => frame,
         Ok(Some(Err(e))) => {
@@ -111,13 +110,18 @@ async fn handshake(transport: &mut Transport, runtime: Arc<Runtime>) -> Option<S
                 hello.protocol_version
             ),
         ),
-        Ok(hello) if hello.mode != Mode::Sandboxed => refuse(
+        Ok(hello) if runtimes.for_mode(hello.mode).is_none() => refuse(
             ErrorKind::Unsupported,
-            format!("mode {} is not offered by this server", hello.mode),
+            format!(
+                "mode {} is not offered by this server (start it with --allow-unrestricted \
+                 to offer it)",
+                hello.mode
+            ),
         ),
         Ok(hello) => {
-            tracing::debug!(client = hello.client, "hello");
-            let session = Session::new(runtime, hello.mode);
+            tracing::debug!(client = hello.client, mode = %hello.mode, "hello");
+            let runtime = runtimes.for_mode(hello.mode)?;
+            let session = Session::new(runtime.clone());
             let welcome: Result<Welcome, RemoteError> = Ok(Welcome {
                 info: session.info(),
             });

@@ -8,8 +8,8 @@ use wasmtime::Trap;
 pub struct Budget {
     /// Fuel given to the call (`None`: not metered).
     pub fuel: Option<u64>,
-    /// Wall-clock deadline in ms.
-    pub deadline_ms: u64,
+    /// Wall-clock deadline in ms (`None`: none, only in unrestricted mode).
+    pub deadline_ms: Option<u64>,
 }
 
 /// A module that failed to parse, decode, validate or compile.
@@ -34,10 +34,12 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, refusal: Option<String>) 
             ),
             Trap::Interrupt => RemoteError::new(
                 ErrorKind::DeadlineExceeded,
-                format!(
-                    "the guest ran past its deadline of {} ms and was stopped",
-                    budget.deadline_ms
-                ),
+                match budget.deadline_ms {
+                    Some(ms) => {
+                        format!("the guest ran past its deadline of {ms} ms and was stopped")
+                    }
+                    None => "the guest was interrupted: the server is shutting down".to_string(),
+                },
             ),
             other => {
                 let mut error = RemoteError::trap(trap_code(*other), other.to_string());
@@ -48,8 +50,18 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, refusal: Option<String>) 
             }
         };
     }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return RemoteError::trap(
+            "exit",
+            format!("the guest called WASI proc_exit({})", exit.0),
+        );
+    }
     match refusal {
         Some(refusal) => RemoteError::new(ErrorKind::ResourceLimit, refusal),
+        // Raised while wasm ran: a host function (WASI) failed the call.
+        None if e.downcast_ref::<wasmtime::WasmBacktrace>().is_some() => {
+            RemoteError::trap("host_error", format!("{e:#}"))
+        }
         None => RemoteError::new(ErrorKind::LinkError, format!("{e:#}")),
     }
 }

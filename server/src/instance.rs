@@ -5,13 +5,13 @@ use crate::cache::{CachedModule, Code};
 use crate::component_call;
 use crate::convert::{from_val, func_type, to_val, val_type};
 use crate::errors::{Budget, guest_error};
-use crate::store::{StoreData, StoreGroup, arm};
+use crate::store::{StoreData, StoreGroup, arm, spent};
 use sandcall_protocol::{
     ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
 };
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::{AsContext, AsContextMut, Extern, Memory, Mutability, RootScope, Store, Val};
+use wasmtime::{AsContextMut, Extern, Memory, Mutability, RootScope, Store, Val};
 
 /// An instance, the store it lives in and what it has cost so far.
 pub struct Entry {
@@ -105,7 +105,7 @@ impl Entry {
         let start = Instant::now();
         let outcome = func.call_async(&mut scope, &params, &mut results).await;
         let guest_ns = start.elapsed().as_nanos() as u64;
-        let fuel_used = fuel - scope.as_context().get_fuel().unwrap_or(0);
+        let fuel_used = spent(&scope, fuel);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
         if let Err(e) = outcome {
             let refusal = scope.as_context_mut().data_mut().take_refusal();
@@ -151,7 +151,7 @@ impl Entry {
         let mut store = self.group.lock().await;
         let fuel = arm(&mut store, budget)?;
         let outcome = component_call::call(&mut store, &instance, export, args, budget).await;
-        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let fuel_used = spent(&*store, fuel);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
         let outcome = outcome?;
         match outcome {

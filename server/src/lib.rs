@@ -12,7 +12,8 @@
 //! - [`component`]: a compiled component's exports and signatures;
 //!   [`component_call`] calls them, typed or dynamic.
 //! - [`store`]: a wasmtime store with its limiter.
-//! - [`runtime`]: the engine, its epoch ticker and its module cache ([`cache`]).
+//! - [`runtime`]: an engine per mode, its epoch ticker and its module cache
+//!   ([`cache`]); [`wasi`]: what WASI grants in each mode.
 //! - [`convert`], [`wit_convert`], [`wit_types`], [`errors`]: values, types
 //!   and errors between wasmtime and the protocol.
 //! - [`config`]: every limit, with defaults and command-line flags.
@@ -32,8 +33,10 @@ pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod wasi;
 pub mod wit_convert;
 pub mod wit_types;
 
 pub use config::LimitConfig;
+pub use runtime::Runtimes;
 pub use server::{EmbeddedServer, ServerConfig, ServerError, run};

@@ -7,8 +7,10 @@ use std::io::Write;
 use tokio_util::sync::CancellationToken;
 
 /// Serve WebAssembly remote execution: clients upload modules, the server runs
-/// them sandboxed (fuel, memory, deadline, no host access) and keeps the
-/// instances in each client's namespace until it disconnects.
+/// them sandboxed (fuel, memory, deadline, WASI with nothing granted) and
+/// keeps the instances in each client's namespace until it disconnects. The
+/// limit flags below are the sandboxed mode's; unrestricted mode (off unless
+/// --allow-unrestricted) keeps only the size, instance and connection limits.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -20,6 +22,17 @@ struct Args {
     /// printed as `listening on ADDR`.
     #[arg(long, default_value = "127.0.0.1:18812")]
     listen: String,
+    /// Also offer unrestricted mode to clients that ask for it: no fuel, no
+    /// memory or table caps, no default deadline, and WASI with this
+    /// process's environment, stdio and --unrestricted-dir. Like RPyC's
+    /// classic mode, it gives the server away: only for trusted clients and
+    /// for comparisons. Logged as a warning at start.
+    #[arg(long)]
+    allow_unrestricted: bool,
+    /// The directory unrestricted guests see as `.` through WASI (read and
+    /// write). Default: the working directory.
+    #[arg(long, value_name = "DIR", requires = "allow_unrestricted")]
+    unrestricted_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: LimitConfig,
 }
@@ -44,6 +57,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let config = ServerConfig {
         limits: args.limits,
+        allow_unrestricted: args.allow_unrestricted,
+        unrestricted_dir: args.unrestricted_dir,
     };
     sandcall_server::run(listener, config, shutdown)
         .await

@@ -7,11 +7,12 @@ use crate::component::ComponentCode;
 use crate::errors::{Budget, guest_error};
 use crate::instance::{Entry, Live};
 use crate::runtime::Runtime;
-use crate::store::{StoreData, StoreGroup, arm};
+use crate::store::{StoreData, StoreGroup, arm, spent};
+use crate::wasi::{WasiGrant, is_wasi_module};
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use wasmtime::{Linker, Store};
+use wasmtime::Store;
 
 /// Longest instance or registration name accepted.
 const MAX_NAME: usize = 1024;
@@ -115,14 +116,21 @@ impl Namespace {
         };
         let mut providers: Vec<(&str, &Entry)> = Vec::new();
         for import in core.imports() {
+            if is_wasi_module(import.module()) {
+                continue;
+            }
             let Some(provider) = self.registry.get(import.module()) else {
                 return Err(RemoteError::new(
                     ErrorKind::LinkError,
                     format!(
-                        "import `{}::{}` is not granted: sandboxed guests get no host \
-                         functions, only instances registered in this session",
+                        "import `{}::{}` is not granted: guests get no host functions \
+                         besides WASI ({}), only instances registered in this session",
                         import.module(),
-                        import.name()
+                        import.name(),
+                        match self.runtime.grant() {
+                            WasiGrant::Nothing => "with nothing granted",
+                            WasiGrant::Host { .. } => "with the host's environment and files",
+                        }
                     ),
                 ));
             };
@@ -148,7 +156,8 @@ impl Namespace {
         store.data_mut().count_instance()?;
         let fuel = arm(&mut store, budget)?;
         let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
-        let mut linker = Linker::new(self.runtime.engine());
+        // WASI's functions, then the registered instances.
+        let mut linker = self.runtime.linkers().core.clone();
         for (as_name, entry) in &providers {
             let Live::Core(instance) = entry.live else {
                 return Err(RemoteError::new(
@@ -280,12 +289,14 @@ async fn instantiate_alone(
     Ok(Entry::new(group, live, module, fuel_used))
 }
 
-/// What an instantiation may spend: the runtime's default fuel and deadline.
+/// What an instantiation may spend: the runtime's default fuel and deadline
+/// (neither in unrestricted mode).
 fn start_budget(runtime: &Runtime) -> Budget {
     let limits = runtime.limits();
+    let sandboxed = runtime.sandboxed_mode();
     Budget {
-        fuel: Some(limits.fuel),
-        deadline_ms: limits.deadline_ms,
+        fuel: sandboxed.then_some(limits.fuel),
+        deadline_ms: sandboxed.then_some(limits.deadline_ms),
     }
 }
 
@@ -293,11 +304,11 @@ fn start_budget(runtime: &Runtime) -> Budget {
 /// or why it failed.
 fn settle(
     store: &mut Store<StoreData>,
-    fuel: u64,
+    fuel: Option<u64>,
     budget: Budget,
     outcome: wasmtime::Result<Live>,
 ) -> Result<(Live, u64), RemoteError> {
-    let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+    let fuel_used = spent(&*store, fuel);
     match outcome {
         Ok(live) => Ok((live, fuel_used)),
         Err(e) => {

@@ -1,13 +1,18 @@
-//! One wasmtime [`Engine`] with everything built once for it: the epoch
-//! ticker that enforces deadlines and the cache of compiled modules.
+//! One wasmtime [`Engine`] per mode, with everything built once for it: the
+//! epoch ticker that enforces deadlines, the WASI linkers and the cache of
+//! compiled modules.
 //!
 //! Every wasmtime object made from this engine stays with this `Runtime`;
 //! nothing crosses to another engine.
 
 use crate::cache::ModuleCache;
 use crate::config::LimitConfig;
+use crate::wasi::{Linkers, WasiGrant};
+use sandcall_protocol::{Limits, Mode};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use wasmtime::{Config, Engine};
 
 /// How often the epoch advances: the granularity of call deadlines, and how
@@ -34,24 +39,45 @@ pub const FEATURES: &[&str] = &[
 /// The wasmtime version the server is built against (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// An engine, its epoch ticker and its module cache.
+/// An engine for one mode, with its epoch ticker, its WASI linkers and its
+/// module cache.
 pub struct Runtime {
     engine: Engine,
     cache: Arc<ModuleCache>,
+    linkers: Arc<Linkers>,
     limits: LimitConfig,
+    mode: Mode,
+    grant: WasiGrant,
+    stopping: CancellationToken,
 }
 
 impl Runtime {
-    /// Build the sandboxed engine: fuel metering, epoch interruption and a
-    /// bounded wasm stack.
+    /// Build the sandboxed engine: fuel metering, epoch interruption, a
+    /// bounded wasm stack, and WASI that grants nothing.
     ///
     /// # Errors
     /// When wasmtime rejects the configuration (e.g. a stack limit it cannot honour).
     pub fn sandboxed(limits: LimitConfig) -> wasmtime::Result<Arc<Runtime>> {
+        Runtime::build(Mode::Sandboxed, limits, WasiGrant::Nothing)
+    }
+
+    /// Build the unrestricted engine: no fuel metering (its code carries no
+    /// fuel checks), no memory or table caps and no default deadline; WASI
+    /// grants the host's environment, stdio and `dir`. Epoch interruption
+    /// stays, so that a guest still yields to other clients and a deadline
+    /// the client asks for still holds.
+    ///
+    /// # Errors
+    /// As [`Runtime::sandboxed`].
+    pub fn unrestricted(limits: LimitConfig, dir: PathBuf) -> wasmtime::Result<Arc<Runtime>> {
+        Runtime::build(Mode::Unrestricted, limits, WasiGrant::Host { dir })
+    }
+
+    fn build(mode: Mode, limits: LimitConfig, grant: WasiGrant) -> wasmtime::Result<Arc<Runtime>> {
         let mut config = Config::new();
         let wasm_stack = usize::try_from(limits.wasm_stack_bytes).unwrap_or(usize::MAX);
         config
-            .consume_fuel(true)
+            .consume_fuel(mode == Mode::Sandboxed)
             .epoch_interruption(true)
             .max_wasm_stack(wasm_stack)
             // Guests run on fibers (async calls); their stacks must hold the
@@ -67,11 +93,28 @@ impl Runtime {
             .wasm_multi_memory(true);
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine)?;
+        let linkers = Arc::new(Linkers::new(&engine)?);
         Ok(Arc::new(Runtime {
-            cache: Arc::new(ModuleCache::new(engine.clone(), limits.cached_modules)),
+            cache: Arc::new(ModuleCache::new(
+                engine.clone(),
+                linkers.clone(),
+                limits.cached_modules,
+                (mode == Mode::Sandboxed).then_some(limits.module_functions),
+            )),
+            linkers,
             engine,
             limits,
+            mode,
+            grant,
+            stopping: CancellationToken::new(),
         }))
+    }
+
+    /// Interrupt every guest running on this runtime, now and later: the
+    /// server is shutting down, and unrestricted calls have no deadline to
+    /// wait for.
+    pub fn stop_guests(&self) {
+        self.stopping.cancel();
     }
 
     /// The engine every module and store of this runtime belongs to.
@@ -84,9 +127,55 @@ impl Runtime {
         &self.cache
     }
 
-    /// The limits in force.
+    /// The WASI linkers of this engine.
+    pub fn linkers(&self) -> &Linkers {
+        &self.linkers
+    }
+
+    /// The WASI linkers, shared.
+    pub fn linkers_arc(&self) -> Arc<Linkers> {
+        self.linkers.clone()
+    }
+
+    /// The limits configured (unrestricted mode ignores fuel, memory, table
+    /// and deadline defaults; see [`Runtime::report`]).
     pub fn limits(&self) -> &LimitConfig {
         &self.limits
+    }
+
+    /// The mode this runtime serves.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether calls are metered with fuel and held to default deadlines.
+    pub fn sandboxed_mode(&self) -> bool {
+        self.mode == Mode::Sandboxed
+    }
+
+    /// What WASI grants this runtime's guests.
+    pub fn grant(&self) -> &WasiGrant {
+        &self.grant
+    }
+
+    /// Cancelled by [`Runtime::stop_guests`].
+    pub fn stopping(&self) -> &CancellationToken {
+        &self.stopping
+    }
+
+    /// The limits in force in this mode, as reported to clients.
+    pub fn report(&self) -> Limits {
+        let mut limits = self.limits.report();
+        if !self.sandboxed_mode() {
+            limits.default_fuel = None;
+            limits.max_fuel = None;
+            limits.default_deadline_ms = None;
+            limits.max_deadline_ms = None;
+            limits.memory_bytes = None;
+            limits.table_elements = None;
+            limits.functions_per_module = None;
+        }
+        limits
     }
 }
 
@@ -103,4 +192,30 @@ fn spawn_ticker(engine: &Engine) -> std::io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+/// The runtimes a server offers: sandboxed always, unrestricted only when
+/// the server was started allowing it. They share nothing wasmtime made.
+#[derive(Clone)]
+pub struct Runtimes {
+    pub sandboxed: Arc<Runtime>,
+    pub unrestricted: Option<Arc<Runtime>>,
+}
+
+impl Runtimes {
+    /// The runtime serving `mode`, if this server offers it.
+    pub fn for_mode(&self, mode: Mode) -> Option<&Arc<Runtime>> {
+        match mode {
+            Mode::Sandboxed => Some(&self.sandboxed),
+            Mode::Unrestricted => self.unrestricted.as_ref(),
+        }
+    }
+
+    /// Interrupt the guests of both runtimes (shutdown).
+    pub fn stop_guests(&self) {
+        self.sandboxed.stop_guests();
+        if let Some(unrestricted) = &self.unrestricted {
+            unrestricted.stop_guests();
+        }
+    }
 }

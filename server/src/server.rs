@@ -3,7 +3,7 @@
 
 use crate::config::LimitConfig;
 use crate::connection;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Runtimes};
 use futures_util::FutureExt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -32,6 +32,8 @@ pub struct ServerConfig {
 pub enum ServerError {
     #[error("cannot build the wasm engine: {0}")]
     Engine(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -51,8 +53,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     crate::allocator::keep_freed_memory();
-    let runtime = Runtime::sandboxed(config.limits.clone())
-        .map_err(|e| ServerError::Engine(format!("{e:#}")))?;
+    let runtimes = runtimes(&config)?;
     let slots = Arc::new(Semaphore::new(config.limits.connections.max(1) as usize));
     let tasks = TaskTracker::new();
     loop {
@@ -75,11 +76,11 @@ pub async fn run(
             },
             () = shutdown.cancelled() => break,
         };
-        let runtime = runtime.clone();
+        let runtimes = runtimes.clone();
         let shutdown = shutdown.child_token();
         tasks.spawn(async move {
             // A bug that panics ends this connection only; say so in the log.
-            let served = AssertUnwindSafe(connection::serve(socket, runtime, shutdown));
+            let served = AssertUnwindSafe(connection::serve(socket, runtimes, shutdown));
             if served.catch_unwind().await.is_err() {
                 tracing::error!("a connection ended in a panic");
             }
@@ -87,9 +88,44 @@ pub async fn run(
         });
     }
     tracing::info!("shutting down; waiting for {} connection(s)", tasks.len());
+    runtimes.stop_guests();
     tasks.close();
     tasks.wait().await;
     Ok(())
+}
+
+/// The sandboxed runtime, and the unrestricted one when it is allowed (with
+/// a warning: its guests get the host's environment, stdio and a directory).
+fn runtimes(config: &ServerConfig) -> Result<Runtimes, ServerError> {
+    let engine_error = |e: wasmtime::Error| ServerError::Engine(format!("{e:#}"));
+    let sandboxed = Runtime::sandboxed(config.limits.clone()).map_err(engine_error)?;
+    if !config.allow_unrestricted {
+        return Ok(Runtimes {
+            sandboxed,
+            unrestricted: None,
+        });
+    }
+    let dir = match &config.unrestricted_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    if !dir.is_dir() {
+        return Err(ServerError::Config(format!(
+            "--unrestricted-dir {} is not a directory",
+            dir.display()
+        )));
+    }
+    tracing::warn!(
+        dir = %dir.display(),
+        "unrestricted mode is allowed: clients that ask for it run guests without fuel, \
+         memory caps or deadlines, with the host's environment, stdio and this directory \
+         through WASI"
+    );
+    let unrestricted = Runtime::unrestricted(config.limits.clone(), dir).map_err(engine_error)?;
+    Ok(Runtimes {
+        sandboxed,
+        unrestricted: Some(unrestricted),
+    })
 }
 
 /// A server running inside this process, on a port of its own.

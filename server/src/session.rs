@@ -15,10 +15,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session on `runtime`.
-    pub fn new(runtime: Arc<Runtime>, mode: Mode) -> Self {
+    /// A new session on `runtime`, in the runtime's mode.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
         Session {
-            mode,
+            mode: runtime.mode(),
             namespace: Namespace::new(runtime),
         }
     }
@@ -31,7 +31,7 @@ impl Session {
             wasmtime_version: WASMTIME_VERSION.to_string(),
             protocol_version: PROTOCOL_VERSION,
             mode: self.mode,
-            limits: runtime.limits().report(),
+            limits: runtime.report(),
             features: FEATURES.iter().map(|f| f.to_string()).collect(),
         }
     }
@@ -115,8 +115,29 @@ impl Session {
     }
 
     /// The fuel and deadline of a call: what it asked for, within the limits.
+    /// Unrestricted calls are not metered and have a deadline only when they
+    /// ask for one.
     fn budget(&self, eval: &Eval) -> Result<Budget, RemoteError> {
-        let limits = self.namespace.runtime().limits();
+        let runtime = self.namespace.runtime();
+        if !runtime.sandboxed_mode() {
+            if eval.fuel.is_some() {
+                return Err(RemoteError::new(
+                    ErrorKind::BadRequest,
+                    "unrestricted mode does not meter fuel; leave the call's fuel unset",
+                ));
+            }
+            if eval.deadline_ms == Some(0) {
+                return Err(RemoteError::new(
+                    ErrorKind::ResourceLimit,
+                    "asked for a deadline of 0 ms; it must be at least 1 ms",
+                ));
+            }
+            return Ok(Budget {
+                fuel: None,
+                deadline_ms: eval.deadline_ms,
+            });
+        }
+        let limits = runtime.limits();
         let fuel = eval.fuel.unwrap_or(limits.fuel);
         if fuel > limits.max_fuel {
             return Err(RemoteError::new(
@@ -139,7 +160,7 @@ impl Session {
         }
         Ok(Budget {
             fuel: Some(fuel),
-            deadline_ms,
+            deadline_ms: Some(deadline_ms),
         })
     }
 }

@@ -8,15 +8,24 @@
 use crate::config::LimitConfig;
 use crate::errors::Budget;
 use crate::runtime::Runtime;
+use crate::wasi::WasiGrant;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, MutexGuard};
-use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use tokio_util::sync::CancellationToken;
+use wasmtime::{AsContext, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
 
-/// What every store carries: its resource limiter.
+/// What every store carries: its resource limiter, its deadline and, once a
+/// guest uses WASI, its WASI context.
 pub struct StoreData {
     limiter: Limiter,
+    /// What WASI grants here, and the context built from it on first use.
+    grant: WasiGrant,
+    wasi: Option<WasiP1Ctx>,
+    /// Cancelled when the server shuts down: running guests stop.
+    stopping: CancellationToken,
     /// When the call under way must stop.
     deadline: Option<Instant>,
     /// Instances ever created in this store. Wasmtime frees none of them
@@ -25,9 +34,16 @@ pub struct StoreData {
 }
 
 impl StoreData {
-    /// Give the next call (or instantiation) `ms` milliseconds of wall clock.
-    pub fn start_deadline(&mut self, ms: u64) {
-        self.deadline = Instant::now().checked_add(Duration::from_millis(ms));
+    /// Give the next call (or instantiation) `ms` milliseconds of wall
+    /// clock, or no deadline.
+    pub fn start_deadline(&mut self, ms: Option<u64>) {
+        self.deadline = ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
+    }
+
+    /// The store's WASI context, built from its grant on first use.
+    pub fn wasi(&mut self) -> &mut WasiP1Ctx {
+        let grant = &self.grant;
+        self.wasi.get_or_insert_with(|| grant.build())
     }
 
     /// Count one more instance in this store.
@@ -63,18 +79,28 @@ impl StoreData {
 }
 
 /// Set the fuel and deadline of the guest code about to run (a call, or an
-/// instantiation's start function); returns the fuel given.
+/// instantiation's start function); returns the fuel given (`None`: the
+/// engine does not meter fuel).
 ///
 /// # Errors
-/// [`ErrorKind::Internal`] if the engine has fuel turned off.
-pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<u64, RemoteError> {
-    let fuel = budget.fuel.unwrap_or(u64::MAX);
-    store
-        .set_fuel(fuel)
-        .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+/// [`ErrorKind::Internal`] if fuel is asked of an engine that has it off.
+pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<Option<u64>, RemoteError> {
+    if let Some(fuel) = budget.fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+    }
     store.data_mut().start_deadline(budget.deadline_ms);
     store.set_epoch_deadline(1);
-    Ok(fuel)
+    Ok(budget.fuel)
+}
+
+/// The fuel spent since [`arm`] gave `given` (0 when not metered).
+pub fn spent(store: &impl AsContext, given: Option<u64>) -> u64 {
+    match given {
+        Some(fuel) => fuel.saturating_sub(store.as_context().get_fuel().unwrap_or(0)),
+        None => 0,
+    }
 }
 
 /// Caps memory and table growth and remembers what it refused, so that the
@@ -151,10 +177,20 @@ impl StoreGroup {
     /// A fresh store with the runtime's limits, trapping at the epoch deadline.
     pub fn new(runtime: &Runtime) -> StoreGroup {
         let limits: &LimitConfig = runtime.limits();
+        // Unrestricted stores cap nothing beyond wasm's own limits.
+        let capped = |n: u64| {
+            runtime
+                .sandboxed_mode()
+                .then(|| usize::try_from(n).ok())
+                .flatten()
+        };
         let data = StoreData {
+            grant: runtime.grant().clone(),
+            wasi: None,
+            stopping: runtime.stopping().clone(),
             limiter: Limiter {
-                memory_bytes: usize::try_from(limits.memory_bytes).ok(),
-                table_elements: usize::try_from(limits.table_elements).ok(),
+                memory_bytes: capped(limits.memory_bytes),
+                table_elements: capped(limits.table_elements),
                 instances: limits.instances as usize,
                 refused: None,
                 memory_total: 0,
@@ -164,14 +200,17 @@ impl StoreGroup {
         };
         let mut store = Store::new(runtime.engine(), data);
         store.limiter(|data| &mut data.limiter);
-        // Every epoch tick: stop the guest if its call is past its deadline,
-        // else yield to tokio. `yield_now` lets the runtime poll its sockets
-        // before the guest resumes, so other clients are answered between
-        // slices even on a single worker thread.
+        // Every epoch tick: stop the guest if its call is past its deadline
+        // or the server is stopping, else yield to tokio. `yield_now` lets
+        // the runtime poll its sockets before the guest resumes, so other
+        // clients are answered between slices even on a single worker thread.
         store.epoch_deadline_callback(|ctx| {
-            Ok(match ctx.data().deadline {
-                Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
-                _ => UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())),
+            let data = ctx.data();
+            let late = data.deadline.is_some_and(|d| Instant::now() >= d);
+            Ok(if late || data.stopping.is_cancelled() {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
             })
         });
         StoreGroup(Arc::new(Mutex::new(store)))

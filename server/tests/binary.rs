@@ -88,7 +88,84 @@ fn help_lists_every_limit() {
         "--frame-bytes",
         "--wasm-stack-bytes",
         "--cached-modules",
+        "--module-functions",
+        "--allow-unrestricted",
+        "--unrestricted-dir",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
+}
+
+#[tokio::test]
+async fn allow_unrestricted_is_warned_about_and_offers_the_mode() {
+    let dir = std::env::temp_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-unrestricted",
+            "--unrestricted-dir",
+        ])
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut framed = Framed::new(socket, MessageCodec::default());
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client: "binary test".into(),
+        mode: Mode::Unrestricted,
+    };
+    framed.send((1, &hello)).await.unwrap();
+    let welcome: Result<Welcome, RemoteError> =
+        framed.next().await.unwrap().unwrap().decode().unwrap();
+    let info = welcome.unwrap().info;
+    assert_eq!(info.mode, Mode::Unrestricted);
+    assert_eq!(info.limits.default_fuel, None);
+    drop(framed);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("WARN") && log.contains("unrestricted mode is allowed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn unrestricted_dir_needs_allow_unrestricted_and_must_be_a_directory() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
+        .args(["--listen", "127.0.0.1:0", "--unrestricted-dir", "/"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-unrestricted"));
+    let out = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-unrestricted",
+            "--unrestricted-dir",
+        ])
+        .arg(env!("CARGO_BIN_EXE_sandcall-server"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -260,3 +260,41 @@ fn a_script_drives_a_component_through_a_trap_and_a_reset() {
         "reset gives a fresh instance: {stdout}"
     );
 }
+
+#[test]
+fn compare_prints_both_tables_with_every_attack_as_expected() {
+    let out = sandcall(&["--embedded", "compare", "--quick"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("| attack | what it does | sandboxed | unrestricted |"));
+    for attack in sandcall::corpus::Attack::ALL {
+        assert!(
+            stdout.contains(&format!("| {} |", attack.name())),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("| sort | N | sandboxed | unrestricted | native |"));
+    for row in [
+        "bubble-sort | 1,000",
+        "quick-sort | 100,000",
+        "sort-unstable | 100,000",
+    ] {
+        assert!(stdout.contains(&format!("| {row} |")), "{row}: {stdout}");
+    }
+    // The planted file was read in unrestricted mode only.
+    assert!(stdout.contains("read ") && stdout.contains("bytes of ./secret.txt"));
+    assert!(stdout.contains("denied: path_open failed"));
+    assert!(!stdout.contains('⚠'), "{stdout}");
+}
+
+#[test]
+fn mode_unrestricted_needs_a_server_that_allows_it() {
+    // The embedded server offers it when asked for on the command line.
+    let out = sandcall(&["--embedded", "--mode", "unrestricted", "info"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("mode: unrestricted"), "{stdout}");
+    assert!(stdout.contains("fuel per call: none"), "{stdout}");
+    let out = sandcall(&["--embedded", "info"]);
+    assert!(text(&out.stdout).contains("mode: sandboxed"));
+}

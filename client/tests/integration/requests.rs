@@ -236,14 +236,19 @@ async fn malformed_and_invalid_modules_are_refused() {
 async fn imports_are_refused_unless_registered_in_this_session() {
     let server = server().await;
     let mut conn = connect(&server).await;
+    let host = r#"(module (import "host" "fd_write"
+        (func (param i32 i32 i32 i32) (result i32))))"#;
+    let e = conn.execute("w", host).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::LinkError));
+    assert!(e.to_string().contains("host::fd_write"), "{e}");
+    // WASI is granted, with nothing behind it (tests/integration/corpus.rs).
     let wasi = r#"(module (import "wasi_snapshot_preview1" "fd_write"
         (func (param i32 i32 i32 i32) (result i32))))"#;
-    let e = conn.execute("w", wasi).await.unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::LinkError));
-    assert!(
-        e.to_string().contains("wasi_snapshot_preview1::fd_write"),
-        "{e}"
-    );
+    conn.execute("w", wasi).await.unwrap();
+    // A WASI function with the wrong signature does not link.
+    let wrong = r#"(module (import "wasi_snapshot_preview1" "fd_write" (func)))"#;
+    let e = conn.execute("x", wrong).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::LinkError), "{e}");
 
     // A registered instance's exports are live: the importer shares its memory.
     conn.execute("t", TOOLS).await.unwrap();

@@ -3,8 +3,9 @@
 
 pub mod components;
 
-use sandcall::{ConnectOptions, Connection};
+use sandcall::{ClientError, ConnectOptions, Connection, Mode};
 use sandcall_server::{EmbeddedServer, LimitConfig, ServerConfig};
+use std::path::Path;
 
 /// A real server with default limits.
 pub async fn server() -> EmbeddedServer {
@@ -13,16 +14,38 @@ pub async fn server() -> EmbeddedServer {
 
 /// A real server with the given limits.
 pub async fn server_with(limits: LimitConfig) -> EmbeddedServer {
-    EmbeddedServer::start(ServerConfig { limits })
-        .await
-        .expect("server starts")
+    EmbeddedServer::start(ServerConfig {
+        limits,
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts")
+}
+
+/// A real server that also offers unrestricted mode, with `dir` as the
+/// directory its unrestricted guests see.
+pub async fn server_allowing_unrestricted(limits: LimitConfig, dir: &Path) -> EmbeddedServer {
+    EmbeddedServer::start(ServerConfig {
+        limits,
+        allow_unrestricted: true,
+        unrestricted_dir: Some(dir.to_path_buf()),
+    })
+    .await
+    .expect("server starts")
 }
 
 /// A connection to `server`.
 pub async fn connect(server: &EmbeddedServer) -> Connection {
-    Connection::connect_with(server.addr(), ConnectOptions::default())
-        .await
-        .expect("connects")
+    connect_in(server, Mode::Sandboxed).await.expect("connects")
+}
+
+/// A connection to `server` in `mode`.
+pub async fn connect_in(server: &EmbeddedServer, mode: Mode) -> Result<Connection, ClientError> {
+    let options = ConnectOptions {
+        mode,
+        ..ConnectOptions::default()
+    };
+    Connection::connect_with(server.addr(), options).await
 }
 
 /// Arithmetic, globals, memory, a runaway loop, recursion and a memory bomb.

@@ -1,0 +1,259 @@
+//! `sandcall compare`: what the sandbox stops and what it costs.
+//!
+//! Two tables from one run against one server: every attack of the
+//! [`corpus`](crate::corpus) in sandboxed and unrestricted mode (with a
+//! second client calling throughout), then the sort guest in both modes
+//! beside the same algorithms compiled into this binary.
+
+use crate::corpus::bystander::{Bystander, Seen};
+use crate::corpus::{self, Attack, Outcome, Settings, Verdict};
+use crate::{ClientError, ConnectOptions, Connection, Mode, Value, native};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// (export, N, calls): bubble sort is quadratic, so it gets small lists.
+pub const SORTS: &[(&str, usize, usize)] = &[
+    ("bubble-sort", 1_000, 5),
+    ("bubble-sort", 5_000, 3),
+    ("quick-sort", 10_000, 5),
+    ("quick-sort", 100_000, 5),
+    ("quick-sort", 1_000_000, 3),
+    ("sort-unstable", 10_000, 5),
+    ("sort-unstable", 100_000, 5),
+    ("sort-unstable", 1_000_000, 3),
+];
+
+/// One sort workload's medians.
+#[derive(Clone, Debug)]
+pub struct SortRow {
+    pub export: &'static str,
+    pub n: usize,
+    /// (end-to-end, in guest) per mode; `None` when the mode is not offered.
+    pub sandboxed: Option<(Duration, Duration)>,
+    pub unrestricted: Option<(Duration, Duration)>,
+    pub native: Duration,
+}
+
+/// Run the corpus and the sorts against `addr` and print both tables.
+///
+/// # Errors
+/// When the server cannot be reached in sandboxed mode, or a sort returns a
+/// wrong result. Attacks never fail the run: their outcomes are the table.
+pub async fn compare(
+    addr: &str,
+    settings: &Settings,
+    sorts: &[(&'static str, usize, usize)],
+    out: &mut impl Write,
+) -> Result<(Vec<[Option<Outcome>; 2]>, Vec<SortRow>), ClientError> {
+    let mut sandboxed = connect(addr, Mode::Sandboxed).await?;
+    let mut unrestricted = match connect(addr, Mode::Unrestricted).await {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            let _ = writeln!(out, "unrestricted mode: not offered ({e})\n");
+            None
+        }
+    };
+    let _ = writeln!(out, "## Hostile guests\n");
+    let _ = writeln!(
+        out,
+        "| attack | what it does | sandboxed | unrestricted | other client meanwhile |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let mut outcomes = Vec::new();
+    for attack in Attack::ALL {
+        let mut row: [Option<Outcome>; 2] = [None, None];
+        let mut seen = Vec::new();
+        for (i, conn) in [Some(&mut sandboxed), unrestricted.as_mut()]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(conn) = conn else { continue };
+            let bystander = Bystander::start(addr).await?;
+            let outcome = corpus::run(conn, attack, settings).await;
+            seen.push(bystander.finish().await?);
+            row[i] = Some(outcome);
+        }
+        let cell = |o: &Option<Outcome>| {
+            o.as_ref().map_or("not offered".to_string(), |o| {
+                let mark = if o.verdict == Verdict::Unexpected {
+                    " ⚠"
+                } else {
+                    ""
+                };
+                format!("{}{mark}", o.detail)
+            })
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            attack.name(),
+            attack.what(),
+            cell(&row[0]),
+            cell(&row[1]),
+            bystanders(&seen)
+        );
+        let _ = out.flush();
+        outcomes.push(row);
+    }
+    let _ = writeln!(out, "\n## Sorts: the price of the sandbox\n");
+    let _ = writeln!(
+        out,
+        "Median in-guest time (end-to-end in brackets). Fuel metering is the sandboxed/unrestricted ratio."
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| sort | N | sandboxed | unrestricted | native | sandboxed/unrestricted | unrestricted/native |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+    sandboxed
+        .execute_with("sorter", sandcall_guests::SORT_WASM, true)
+        .await?;
+    if let Some(conn) = unrestricted.as_mut() {
+        conn.execute_with("sorter", sandcall_guests::SORT_WASM, true)
+            .await?;
+    }
+    let mut rows = Vec::new();
+    for &(export, n, calls) in sorts {
+        let data = random_ints(n, n as u64 ^ 0x5eed);
+        let mut expected = data.clone();
+        expected.sort_unstable();
+        let sandboxed_time =
+            Some(remote_sort(&mut sandboxed, export, &data, &expected, calls).await?);
+        let unrestricted_time = match unrestricted.as_mut() {
+            Some(conn) => Some(remote_sort(conn, export, &data, &expected, calls).await?),
+            None => None,
+        };
+        let native_time = native_sort(export, &data, &expected, calls)?;
+        let row = SortRow {
+            export,
+            n,
+            sandboxed: sandboxed_time,
+            unrestricted: unrestricted_time,
+            native: native_time,
+        };
+        let _ = writeln!(out, "{}", format_row(&row));
+        let _ = out.flush();
+        rows.push(row);
+    }
+    Ok((outcomes, rows))
+}
+
+async fn connect(addr: &str, mode: Mode) -> Result<Connection, ClientError> {
+    let options = ConnectOptions {
+        mode,
+        ..ConnectOptions::default()
+    };
+    Connection::connect_with(addr, options).await
+}
+
+/// The other client's experience over both modes' runs of one attack.
+fn bystanders(seen: &[Seen]) -> String {
+    if let Some(error) = seen.iter().find_map(|s| s.error.as_ref()) {
+        return format!("⚠ a call failed: {error}");
+    }
+    let answered: u64 = seen.iter().map(|s| s.answered).sum();
+    let slowest = seen.iter().map(|s| s.slowest).max().unwrap_or_default();
+    format!(
+        "{answered} calls answered, slowest {:.1} ms",
+        slowest.as_secs_f64() * 1e3
+    )
+}
+
+/// Median (end-to-end, in guest) of `calls` remote sorts, each checked.
+async fn remote_sort(
+    conn: &mut Connection,
+    export: &str,
+    data: &[i32],
+    expected: &[i32],
+    calls: usize,
+) -> Result<(Duration, Duration), ClientError> {
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let start = Instant::now();
+        let answer = conn
+            .call("sorter", export, vec![Value::list_of(data)])
+            .await?;
+        let sorted = answer.results.first().and_then(|v| v.to_numbers::<i32>());
+        let total = start.elapsed();
+        check(export, sorted.as_deref(), expected)?;
+        times.push((total, Duration::from_nanos(answer.guest_ns)));
+    }
+    times.sort_by_key(|t| t.1);
+    Ok(times[times.len() / 2])
+}
+
+/// Median of `calls` native sorts of copies of `data`, each checked.
+fn native_sort(
+    export: &str,
+    data: &[i32],
+    expected: &[i32],
+    calls: usize,
+) -> Result<Duration, ClientError> {
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let mut copy = data.to_vec();
+        let start = Instant::now();
+        if !native::sort(export, &mut copy) {
+            return Err(ClientError::Protocol(format!("no native `{export}`")));
+        }
+        times.push(start.elapsed());
+        check(export, Some(&copy), expected)?;
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn check(export: &str, sorted: Option<&[i32]>, expected: &[i32]) -> Result<(), ClientError> {
+    if sorted == Some(expected) {
+        Ok(())
+    } else {
+        Err(ClientError::Protocol(format!(
+            "{export} of {} ints did not return its input sorted",
+            expected.len()
+        )))
+    }
+}
+
+/// One line of the sort table.
+pub fn format_row(row: &SortRow) -> String {
+    let cell = |t: Option<(Duration, Duration)>| {
+        t.map_or("n/a".to_string(), |(total, guest)| {
+            format!("{} ({})", ms(guest), ms(total))
+        })
+    };
+    let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        (Some(a), Some(b)) if !b.is_zero() => {
+            format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+        }
+        _ => "n/a".to_string(),
+    };
+    let guest = |t: Option<(Duration, Duration)>| t.map(|t| t.1);
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        row.export,
+        corpus::thousands(row.n as u64),
+        cell(row.sandboxed),
+        cell(row.unrestricted),
+        ms(row.native),
+        ratio(guest(row.sandboxed), guest(row.unrestricted)),
+        ratio(guest(row.unrestricted), Some(row.native)),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// `n` pseudo-random ints from `seed` (xorshift: no dependency needed).
+pub fn random_ints(n: usize, seed: u64) -> Vec<i32> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as i32
+        })
+        .collect()
+}
