@@ -316,7 +316,11 @@ fn stopped_by(e: &ClientError, after: Duration) -> Judged {
             remote.trap.as_deref().unwrap_or("?"),
             secs(after)
         ),
-        ErrorKind::ResourceLimit => format!("resource limit: {}", clip(&remote.message)),
+        // The first clause says why; the rest is advice (poisoning, reset).
+        ErrorKind::ResourceLimit => format!(
+            "resource limit: {}",
+            clip(remote.message.split(';').next().unwrap_or_default())
+        ),
         _ => return unexpected(&format!("{}: {}", remote.kind, clip(&remote.message))),
     };
     (Verdict::Stopped, format!("stopped: {why}"))
