@@ -5,7 +5,7 @@ PROFILE := --release
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build test demo latency bench fmt lint wasm-target guest
+.PHONY: all build test demo latency bench rpyc-venv fmt lint wasm-target guest
 
 all: build
 
@@ -17,6 +17,13 @@ build:
 test: wasm-target
 	@mkdir -p target
 	$(CARGO) test $(PROFILE) --workspace 2>&1 | tee target/test.log
+	@# The benchmark harness once, small (no timing is asserted): it fails
+	@# only on a real error, such as a wrong sort or a server that won't start.
+	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
+	@mkdir -p target/bench-quick
+	@$(CARGO) run $(PROFILE) -p sandcall-bench -- --quick --out target/bench-quick > target/bench-quick/run.log 2>&1 \
+		&& echo "bench --quick: ok (target/bench-quick/results.md)" \
+		|| { cat target/bench-quick/run.log; echo "bench --quick: FAILED"; exit 1; }
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
 
 ## The main job on an embedded server: the RPyC seminar walkthrough (as a
@@ -28,6 +35,21 @@ demo: guest
 	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded run client/examples/seminar.sandcall
 	$(CARGO) run $(PROFILE) --example sorts
 	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded compare
+
+## Sandcall beside a raw TCP echo, native code and RPyC classic, in one run:
+## prints one table, writes bench/results.md, bench/results.json and the plot
+## bench/sorts.svg. `--quick` (run by `make test`) is the smoke-test variant.
+bench: wasm-target rpyc-venv
+	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
+	$(CARGO) run $(PROFILE) -p sandcall-bench -- --rpyc-python $(RPYC_VENV)/bin/python
+
+## A virtualenv with RPyC 6.0.2 for `make bench` (once; it skips RPyC with a
+## message if this could not be set up).
+RPYC_VENV := target/rpyc-venv
+rpyc-venv:
+	@test -x $(RPYC_VENV)/bin/rpyc_classic \
+		|| { python3 -m venv $(RPYC_VENV) && $(RPYC_VENV)/bin/pip install --quiet rpyc==6.0.2; } \
+		|| echo "RPyC: could not set up $(RPYC_VENV); make bench will skip RPyC"
 
 ## Round-trip time of a trivial eval (10k calls, one client) and pipelined throughput.
 latency:

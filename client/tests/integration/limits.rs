@@ -331,20 +331,6 @@ async fn a_wrong_protocol_version_is_refused_in_the_handshake() {
 }
 
 #[tokio::test]
-async fn unrestricted_mode_is_not_offered_by_default() {
-    let server = server().await;
-    let options = sandcall::ConnectOptions {
-        mode: Mode::Unrestricted,
-        ..Default::default()
-    };
-    let e = sandcall::Connection::connect_with(server.addr(), options)
-        .await
-        .err()
-        .expect("refused");
-    assert_eq!(e.kind(), Some(ErrorKind::Unsupported));
-}
-
-#[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     let server = server_with(LimitConfig {
         connections: 1,
