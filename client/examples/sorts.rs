@@ -14,21 +14,11 @@
 mod support;
 
 use anyhow::{Context, ensure};
+use sandcall::compare::{SORTS, random_ints};
+use sandcall::corpus::thousands;
 use sandcall::{Connection, Value};
 use std::time::{Duration, Instant};
 use support::Target;
-
-/// (algorithm, N, calls): bubble sort is quadratic, so it gets small lists.
-const WORKLOADS: &[(&str, usize, usize)] = &[
-    ("bubble-sort", 1_000, 5),
-    ("bubble-sort", 5_000, 3),
-    ("quick-sort", 10_000, 7),
-    ("quick-sort", 100_000, 7),
-    ("quick-sort", 1_000_000, 7),
-    ("sort-unstable", 10_000, 7),
-    ("sort-unstable", 100_000, 7),
-    ("sort-unstable", 1_000_000, 7),
-];
 
 struct Row {
     remote: Duration,
@@ -65,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "|---------------|----------:|-----------:|-----------:|-------------:|----------------:|--------|"
     );
-    for &(sort, n, calls) in WORKLOADS {
+    for &(sort, n, calls) in SORTS {
         let data = random_ints(n, n as u64);
         let mut expected = data.clone();
         expected.sort_unstable();
@@ -140,29 +130,4 @@ fn relative(path: &str) -> String {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Deterministic pseudo-random ints over the whole i32 range (xorshift).
-fn random_ints(n: usize, seed: u64) -> Vec<i32> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as i32
-        })
-        .collect()
 }

@@ -4,23 +4,21 @@ use futures_util::{SinkExt, StreamExt};
 use sandcall_protocol::{
     Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, Welcome,
 };
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-#[tokio::test]
-async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
+/// Start the server binary with `args` on port 0; its address from the
+/// first line it prints.
+fn start(args: &[&OsStr]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--fuel",
-            "12345",
-            "--instances",
-            "7",
-        ])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -32,22 +30,34 @@ async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
-    assert!(
-        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
-        "{addr}"
-    );
+    (child, addr)
+}
 
-    let socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+/// Connect and say hello in `mode`; the server's welcome.
+async fn hello(addr: &str, mode: Mode) -> (Framed<TcpStream, MessageCodec>, Welcome) {
+    let socket = TcpStream::connect(addr).await.unwrap();
     let mut framed = Framed::new(socket, MessageCodec::default());
     let hello = Hello {
         protocol_version: PROTOCOL_VERSION,
         client: "binary test".into(),
-        mode: Mode::Sandboxed,
+        mode,
     };
     framed.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =
         framed.next().await.unwrap().unwrap().decode().unwrap();
-    let limits = welcome.unwrap().info.limits;
+    (framed, welcome.unwrap())
+}
+
+#[tokio::test]
+async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
+    let args = ["--fuel", "12345", "--instances", "7"].map(OsStr::new);
+    let (mut child, addr) = start(&args);
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+    let (mut framed, welcome) = hello(&addr, Mode::Sandboxed).await;
+    let limits = welcome.info.limits;
     assert_eq!(limits.default_fuel, Some(12345));
     assert_eq!(limits.instances_per_connection, 7);
     framed.send((2, &Request::Namespace)).await.unwrap();
@@ -99,41 +109,15 @@ fn help_lists_every_limit() {
 #[tokio::test]
 async fn allow_unrestricted_is_warned_about_and_offers_the_mode() {
     let dir = std::env::temp_dir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-unrestricted",
-            "--unrestricted-dir",
-        ])
-        .arg(&dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    let socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let mut framed = Framed::new(socket, MessageCodec::default());
-    let hello = Hello {
-        protocol_version: PROTOCOL_VERSION,
-        client: "binary test".into(),
-        mode: Mode::Unrestricted,
-    };
-    framed.send((1, &hello)).await.unwrap();
-    let welcome: Result<Welcome, RemoteError> =
-        framed.next().await.unwrap().unwrap().decode().unwrap();
-    let info = welcome.unwrap().info;
-    assert_eq!(info.mode, Mode::Unrestricted);
-    assert_eq!(info.limits.default_fuel, None);
+    let args = [
+        OsStr::new("--allow-unrestricted"),
+        OsStr::new("--unrestricted-dir"),
+        dir.as_os_str(),
+    ];
+    let (mut child, addr) = start(&args);
+    let (framed, welcome) = hello(&addr, Mode::Unrestricted).await;
+    assert_eq!(welcome.info.mode, Mode::Unrestricted);
+    assert_eq!(welcome.info.limits.default_fuel, None);
     drop(framed);
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
