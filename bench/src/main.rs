@@ -14,10 +14,13 @@
 //! - [`memory`]: section 5b, the server's RSS.
 //! - [`profile`]: `--profile`, one workload under `perf record`.
 //! - [`rpyc`]: section 6, the shared RPyC script and its JSON.
-//! - [`results`], [`report`], [`plot`]: the figures, the table, the plot.
+//! - [`results`], [`targets`]: the figures, and the targets judged.
+//! - [`report`], [`rows`], [`plot`]: the table, its rows, the plot.
+//! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.
 
 mod calls;
 mod echo;
+mod machine;
 mod memory;
 mod native;
 mod plot;
@@ -25,14 +28,16 @@ mod process;
 mod profile;
 mod report;
 mod results;
+mod rows;
 mod rpyc;
 mod sorts;
 mod stats;
+mod targets;
 
 use anyhow::Context;
 use clap::Parser;
 use process::ServerProcess;
-use results::{Executes, Maybe, Meta, Results, SortRow, brief};
+use results::{Executes, Maybe, Results, SortRow, brief};
 use sandcall::Mode;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -98,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         let file = root().join(format!("target/perf-{}.data", what.replace(':', "-")));
         return profile::run(&server, what, args.profile_secs, &file).await;
     }
-    let mut meta = meta(quick);
+    let mut meta = machine::meta(quick);
     let server = match &args.server {
         Some(path) => path.clone(),
         None => process::sibling_binary("sandcall-server")?,
@@ -117,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
         calls: if quick { 1_000 } else { 10_000 },
         connects: if quick { 50 } else { 500 },
         piped_calls: if quick { 10_000 } else { 100_000 },
-        clients_for: Duration::from_millis(std::env::var("CLIENTS_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 300 } else { 3_000 })),
+        clients_for: Duration::from_millis(if quick { 300 } else { 3_000 }),
     };
     let calls = calls::measure(&addr, &echo_server.addr, &plan).await?;
 
@@ -145,13 +150,21 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut echo = echo::EchoClient::connect(&echo_server.addr).await?;
     let measured = sorts::side_by_side(&workloads, &mut conn, unrestricted, &mut echo).await?;
-    drop((conn, echo, main_server, echo_server));
+    drop((conn, echo));
 
     eprintln!("== 5b: server memory");
     let instances = if quick { 100 } else { memory::INSTANCES };
     let memory = memory::measure(&server, &server_args, instances).await?;
 
-    let rpyc = run_rpyc(&args, quick);
+    // Section 1's p50s again, at the moment RPyC runs: the machine drifts.
+    let (eval_now, echo_now) = calls::eval_and_echo_p50(&addr, &echo_server.addr, 2_000).await?;
+
+    drop((main_server, echo_server));
+    let rpyc = run_rpyc(&args, quick).map(|r| rpyc::RpycFigures {
+        sandcall_eval_p50_ns: eval_now as f64,
+        echo_p50_ns: echo_now as f64,
+        ..r
+    });
     let rpyc_sorts = rpyc.as_ref().map(|r| r.sorts.clone()).unwrap_or_default();
 
     let sorts = workloads
@@ -176,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
             }
         })
         .collect();
-    meta.loadavg_end = loadavg();
+    meta.loadavg_end = machine::loadavg();
     let mut results = Results {
         meta,
         calls,
@@ -198,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             t.what,
             t.figure,
             t.bound,
-            results::met(t.met)
+            targets::met(t.met)
         );
     }
     std::fs::write(out.join("results.md"), report::markdown(&results))?;
@@ -264,61 +277,4 @@ fn run_rpyc(args: &Args, quick: bool) -> Maybe<rpyc::RpycFigures> {
             Err(why)
         }
     }
-}
-
-/// The machine and the command, at the start of the run.
-fn meta(quick: bool) -> Meta {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")?
-                .split_once(':')
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    Meta {
-        date: utc_now(),
-        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model,
-        kernel: kernel.trim().to_string(),
-        loadavg_start: loadavg(),
-        loadavg_end: String::new(),
-        command: format!("sandcall-bench {}", argv.join(" "))
-            .trim()
-            .to_string(),
-        quick,
-    }
-}
-
-fn loadavg() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Now, as `YYYY-MM-DD HH:MM UTC` (days to civil date: Howard Hinnant's algorithm).
-fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3_600,
-        rem % 3_600 / 60
-    )
 }

@@ -1,0 +1,236 @@
+//! The issue's targets, judged from one run's figures: each with the
+//! figure, the bound, and met or not (`None` when the run did not measure
+//! it, e.g. the 1,000,000-element rows under `--quick`).
+
+use crate::results::{Results, SortRow};
+use crate::stats::{bytes, ratio, thousands, time};
+use serde::Serialize;
+
+/// One target of the issue: the figure, the bound, met or not (`None`
+/// when this run did not measure it).
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    /// A short key, e.g. `eval-vs-echo`.
+    pub id: String,
+    pub what: String,
+    pub figure: String,
+    pub bound: String,
+    pub met: Option<bool>,
+}
+
+impl Results {
+    /// Judge every target from the figures; fills [`Results::targets`].
+    pub fn judge(&mut self) {
+        let mut t = Targets(Vec::new());
+        let c = &self.calls;
+        let x = c.eval_p50_ns as f64 / c.echo_p50_ns as f64;
+        t.add(
+            "eval-vs-echo",
+            "trivial eval p50 vs raw TCP echo p50",
+            format!(
+                "{} vs {}: {}",
+                time(c.eval_p50_ns as f64),
+                time(c.echo_p50_ns as f64),
+                ratio(x)
+            ),
+            "≤ 2.2×",
+            Some(x <= 2.2),
+        );
+        let what = "trivial eval p50 vs RPyC eval('1') p50";
+        match &self.rpyc {
+            Ok(r) => {
+                let x = r.eval_p50_ns / r.sandcall_eval_p50_ns;
+                let figure = format!(
+                    "RPyC {} vs Sandcall {} measured just before it: {} better (raw echo then: {})",
+                    time(r.eval_p50_ns),
+                    time(r.sandcall_eval_p50_ns),
+                    ratio(x),
+                    time(r.echo_p50_ns),
+                );
+                t.add("eval-vs-rpyc", what, figure, "≥ 5× better", Some(x >= 5.0));
+            }
+            Err(why) => t.add(
+                "eval-vs-rpyc",
+                what,
+                format!("RPyC skipped: {why}"),
+                "≥ 5× better",
+                None,
+            ),
+        }
+        let rate = |v: f64| format!("{} calls/s", thousands(v as u64));
+        let what = "calls/s, one client, sequential";
+        t.add(
+            "sequential",
+            what,
+            rate(c.sequential_per_s),
+            "≥ 45,000",
+            Some(c.sequential_per_s >= 45e3),
+        );
+        let what = format!("calls/s, one client, pipelined ({} in flight)", c.in_flight);
+        t.add(
+            "pipelined",
+            &what,
+            rate(c.pipelined_per_s),
+            "≥ 200,000",
+            Some(c.pipelined_per_s >= 200e3),
+        );
+        let what = format!("calls/s, {} concurrent clients", c.clients);
+        t.add(
+            "clients",
+            &what,
+            rate(c.clients_per_s),
+            "≥ 80,000",
+            Some(c.clients_per_s >= 80e3),
+        );
+
+        for mode in ["sandboxed", "unrestricted"] {
+            let id = format!("quick-e2e-{mode}");
+            let what = format!("quick sort of 1,000,000 ints, {mode}: end to end vs in guest");
+            let row = self.sort("quick-sort", 1_000_000);
+            match row.map(|r| {
+                if mode == "sandboxed" {
+                    &r.sandboxed
+                } else {
+                    &r.unrestricted
+                }
+            }) {
+                Some(Ok(s)) => {
+                    let x = s.e2e_ns as f64 / s.guest_ns as f64;
+                    let figure = format!(
+                        "{} vs {}: {}",
+                        time(s.e2e_ns as f64),
+                        time(s.guest_ns as f64),
+                        ratio(x)
+                    );
+                    t.add(&id, &what, figure, "≤ 1.15×", Some(x <= 1.15));
+                }
+                Some(Err(why)) => t.add(&id, &what, format!("n/a ({why})"), "≤ 1.15×", None),
+                None => t.add(&id, &what, "not measured (--quick)".into(), "≤ 1.15×", None),
+            }
+        }
+        let what = "sort-unstable of 1,000,000 ints sandboxed vs RPyC's best by-value quick sort";
+        match (self.sort("sort-unstable", 1_000_000), &self.rpyc) {
+            (_, Err(why)) => t.add(
+                "unstable-vs-rpyc",
+                what,
+                format!("RPyC skipped: {why}"),
+                "≥ 30× faster",
+                None,
+            ),
+            (
+                Some(SortRow {
+                    sandboxed: Ok(s),
+                    rpyc: Some(r),
+                    ..
+                }),
+                _,
+            ) => {
+                let x = r.best_by_value_ns / s.e2e_ns as f64;
+                let figure = format!(
+                    "{} vs {} ({}): {} faster",
+                    time(s.e2e_ns as f64),
+                    time(r.best_by_value_ns),
+                    r.best_by_value,
+                    ratio(x)
+                );
+                t.add(
+                    "unstable-vs-rpyc",
+                    what,
+                    figure,
+                    "≥ 30× faster",
+                    Some(x >= 30.0),
+                );
+            }
+            _ => t.add(
+                "unstable-vs-rpyc",
+                what,
+                "not measured (--quick)".into(),
+                "≥ 30× faster",
+                None,
+            ),
+        }
+        for (mode, e) in [
+            ("sandboxed", &self.execute.sandboxed),
+            ("unrestricted", &self.execute.unrestricted),
+        ] {
+            let (id, what) = (
+                format!("warm-{mode}"),
+                format!("warm execute of the sort guest, {mode}"),
+            );
+            match e {
+                Ok(e) => t.add(
+                    &id,
+                    &what,
+                    time(e.warm_ns as f64),
+                    "≤ 1 ms",
+                    Some(e.warm_ns <= 1_000_000),
+                ),
+                Err(why) => t.add(&id, &what, format!("n/a ({why})"), "≤ 1 ms", None),
+            }
+        }
+        let figure = time(c.connect_p50_ns as f64);
+        t.add(
+            "connect",
+            "connect + handshake p50",
+            figure,
+            "≤ 0.3 ms",
+            Some(c.connect_p50_ns <= 300_000),
+        );
+
+        let m = &self.memory;
+        let figure = format!(
+            "{} ({} in all, {} of it in linear memory)",
+            bytes(m.per_instance_beyond_linear),
+            bytes(m.per_instance),
+            bytes(m.per_instance_linear)
+        );
+        let what = "server RSS per idle instance beyond its linear memory";
+        t.add(
+            "instance-rss",
+            what,
+            figure,
+            "≤ 64 KiB",
+            Some(m.per_instance_beyond_linear <= 65536.0),
+        );
+        let above = m.sort_peak_rss as f64 - m.sort_before_rss as f64;
+        let x = above / m.sort_payload_bytes as f64;
+        let payload = m.sort_payload_bytes as f64 / 1e6;
+        let figure = format!(
+            "{} = {} the {payload:.0} MB payload",
+            bytes(above),
+            ratio(x)
+        );
+        let what = "peak RSS during the 1,000,000-element sort, above idle";
+        t.add("peak-rss", what, figure, "≤ 6×", Some(x <= 6.0));
+        self.targets = t.0;
+    }
+
+    /// The target with key `id`.
+    pub fn target(&self, id: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.id == id)
+    }
+}
+
+/// The targets as they are judged.
+struct Targets(Vec<Target>);
+
+impl Targets {
+    fn add(&mut self, id: &str, what: &str, figure: String, bound: &str, met: Option<bool>) {
+        self.0.push(Target {
+            id: id.into(),
+            what: what.into(),
+            figure,
+            bound: bound.into(),
+            met,
+        });
+    }
+}
+
+/// "yes", "**no**" or "n/a", for the tables.
+pub fn met(m: Option<bool>) -> &'static str {
+    match m {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "n/a",
+    }
+}
