@@ -8,7 +8,10 @@ use crate::value::Value;
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks. A server refuses any other.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: `Limits` reports deadlines as options (none in unrestricted mode) and
+/// gained `functions_per_module`; unrestricted mode is offered.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// How a connection's guests are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
