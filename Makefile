@@ -19,7 +19,7 @@ test: wasm-target
 	$(CARGO) test $(PROFILE) --workspace 2>&1 | tee target/test.log
 	@# The benchmark harness once, small (no timing is asserted): it fails
 	@# only on a real error, such as a wrong sort or a server that won't start.
-	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
+	@# It runs target/release/sandcall-server, which the tests above built.
 	@mkdir -p target/bench-quick
 	@$(CARGO) run $(PROFILE) -p sandcall-bench -- --quick --out target/bench-quick > target/bench-quick/run.log 2>&1 \
 		&& echo "bench --quick: ok (target/bench-quick/results.md)" \

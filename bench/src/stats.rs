@@ -17,19 +17,9 @@ pub fn median(times: &mut [Duration]) -> Duration {
     pct(times, 0.5)
 }
 
-/// Deterministic pseudo-random ints over the whole i32 range (xorshift),
-/// the same lists as `client/examples/sorts.rs`.
-pub fn random_ints(n: usize, seed: u64) -> Vec<i32> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as i32
-        })
-        .collect()
-}
+/// Deterministic pseudo-random ints over the whole i32 range: the same
+/// lists as `make demo` and `sandcall compare`.
+pub use sandcall::compare::random_ints;
 
 /// A duration in nanoseconds, as stored in `results.json`.
 pub fn ns(d: Duration) -> u64 {

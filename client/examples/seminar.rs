@@ -108,15 +108,10 @@ fn show(values: &[Value]) -> String {
         .join(", ")
 }
 
-/// Deterministic pseudo-random ints in 0..=1_000_000 (xorshift; no extra crate).
+/// Deterministic pseudo-random ints in 0..=1_000_000, easier to read.
 fn random_ints(n: usize, seed: u64) -> Vec<i32> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 1_000_001) as i32
-        })
+    sandcall::compare::random_ints(n, seed)
+        .into_iter()
+        .map(|x| x.rem_euclid(1_000_001))
         .collect()
 }

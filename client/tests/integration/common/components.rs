@@ -15,17 +15,9 @@ pub async fn sort(conn: &mut Connection, export: &str, data: &[i32]) -> Vec<i32>
     answer.results[0].to_numbers::<i32>().expect("a list<s32>")
 }
 
-/// A deterministic pseudo-random list (xorshift), so failures reproduce.
+/// A deterministic pseudo-random list, so failures reproduce.
 pub fn random(n: usize, seed: u32) -> Vec<i32> {
-    let mut x = seed.max(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as i32
-        })
-        .collect()
+    sandcall::compare::random_ints(n, u64::from(seed))
 }
 
 pub fn sorted(data: &[i32]) -> Vec<i32> {
