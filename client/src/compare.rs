@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 /// (export, N, calls): bubble sort is quadratic, so it gets small lists.
 pub const SORTS: &[(&str, usize, usize)] = &[
-    ("bubble-sort", 1_000, 5),
-    ("bubble-sort", 5_000, 3),
-    ("quick-sort", 10_000, 5),
-    ("quick-sort", 100_000, 5),
-    ("quick-sort", 1_000_000, 3),
-    ("sort-unstable", 10_000, 5),
-    ("sort-unstable", 100_000, 5),
-    ("sort-unstable", 1_000_000, 3),
+    ("bubble-sort", 1_000, 15),
+    ("bubble-sort", 5_000, 5),
+    ("quick-sort", 10_000, 15),
+    ("quick-sort", 100_000, 9),
+    ("quick-sort", 1_000_000, 5),
+    ("sort-unstable", 10_000, 15),
+    ("sort-unstable", 100_000, 9),
+    ("sort-unstable", 1_000_000, 5),
 ];
 
 /// One sort workload's medians.
@@ -118,19 +118,23 @@ pub async fn compare(
         let data = random_ints(n, n as u64 ^ 0x5eed);
         let mut expected = data.clone();
         expected.sort_unstable();
-        let sandboxed_time =
-            Some(remote_sort(&mut sandboxed, export, &data, &expected, calls).await?);
-        let unrestricted_time = match unrestricted.as_mut() {
-            Some(conn) => Some(remote_sort(conn, export, &data, &expected, calls).await?),
-            None => None,
-        };
-        let native_time = native_sort(export, &data, &expected, calls)?;
+        // Round by round, the three side by side, so that all see the same
+        // moments of a noisy machine; then the median of each.
+        let (mut strict, mut free, mut native) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..calls {
+            strict.push(remote_sort(&mut sandboxed, export, &data, &expected).await?);
+            if let Some(conn) = unrestricted.as_mut() {
+                free.push(remote_sort(conn, export, &data, &expected).await?);
+            }
+            native.push(native_sort(export, &data, &expected)?);
+        }
+        native.sort();
         let row = SortRow {
             export,
             n,
-            sandboxed: sandboxed_time,
-            unrestricted: unrestricted_time,
-            native: native_time,
+            sandboxed: median_by_guest(strict),
+            unrestricted: median_by_guest(free),
+            native: native[native.len() / 2],
         };
         let _ = writeln!(out, "{}", format_row(&row));
         let _ = out.flush();
@@ -160,48 +164,39 @@ fn bystanders(seen: &[Seen]) -> String {
     )
 }
 
-/// Median (end-to-end, in guest) of `calls` remote sorts, each checked.
+/// One remote sort, checked: (end-to-end, in guest).
 async fn remote_sort(
     conn: &mut Connection,
     export: &str,
     data: &[i32],
     expected: &[i32],
-    calls: usize,
 ) -> Result<(Duration, Duration), ClientError> {
-    let mut times = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let start = Instant::now();
-        let answer = conn
-            .call("sorter", export, vec![Value::list_of(data)])
-            .await?;
-        let sorted = answer.results.first().and_then(|v| v.to_numbers::<i32>());
-        let total = start.elapsed();
-        check(export, sorted.as_deref(), expected)?;
-        times.push((total, Duration::from_nanos(answer.guest_ns)));
-    }
-    times.sort_by_key(|t| t.1);
-    Ok(times[times.len() / 2])
+    let start = Instant::now();
+    let answer = conn
+        .call("sorter", export, vec![Value::list_of(data)])
+        .await?;
+    let sorted = answer.results.first().and_then(|v| v.to_numbers::<i32>());
+    let total = start.elapsed();
+    check(export, sorted.as_deref(), expected)?;
+    Ok((total, Duration::from_nanos(answer.guest_ns)))
 }
 
-/// Median of `calls` native sorts of copies of `data`, each checked.
-fn native_sort(
-    export: &str,
-    data: &[i32],
-    expected: &[i32],
-    calls: usize,
-) -> Result<Duration, ClientError> {
-    let mut times = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let mut copy = data.to_vec();
-        let start = Instant::now();
-        if !native::sort(export, &mut copy) {
-            return Err(ClientError::Protocol(format!("no native `{export}`")));
-        }
-        times.push(start.elapsed());
-        check(export, Some(&copy), expected)?;
+/// The call with the median in-guest time, if any.
+fn median_by_guest(mut times: Vec<(Duration, Duration)>) -> Option<(Duration, Duration)> {
+    times.sort_by_key(|t| t.1);
+    times.get(times.len() / 2).copied()
+}
+
+/// One native sort of a copy of `data`, checked.
+fn native_sort(export: &str, data: &[i32], expected: &[i32]) -> Result<Duration, ClientError> {
+    let mut copy = data.to_vec();
+    let start = Instant::now();
+    if !native::sort(export, &mut copy) {
+        return Err(ClientError::Protocol(format!("no native `{export}`")));
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    let took = start.elapsed();
+    check(export, Some(&copy), expected)?;
+    Ok(took)
 }
 
 fn check(export: &str, sorted: Option<&[i32]>, expected: &[i32]) -> Result<(), ClientError> {
