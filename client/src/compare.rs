@@ -1,7 +1,7 @@
 //! `sandcall compare`: what the sandbox stops and what it costs.
 //!
 //! Two tables from one run against one server: every attack of the
-//! [`corpus`](crate::corpus) in sandboxed and unrestricted mode (with a
+//! [`corpus`] in sandboxed and unrestricted mode (with a
 //! second client calling throughout), then the sort guest in both modes
 //! beside the same algorithms compiled into this binary.
 
