@@ -29,7 +29,7 @@ const ECHO_BYTES: usize = 48;
 async fn main() -> anyhow::Result<()> {
     let target = Target::from_args().await?;
     let addr = target.addr.clone();
-    let mut conn = Connection::connect(addr.as_str()).await?;
+    let mut conn = target.connect().await?;
     conn.execute(
         "m",
         r#"(module (global (export "g") i32 (i32.const 1))

@@ -9,7 +9,7 @@
 mod support;
 
 use anyhow::{Context, ensure};
-use sandcall::{Connection, Value};
+use sandcall::Value;
 use support::Target;
 
 const SCORES: &str = include_str!("guests/scores.wat");
@@ -17,10 +17,7 @@ const SCORES: &str = include_str!("guests/scores.wat");
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let target = Target::from_args().await?;
-    let addr = target.addr.clone();
-    let mut conn = Connection::connect(addr.as_str())
-        .await
-        .with_context(|| format!("while connecting to {addr}"))?;
+    let mut conn = target.connect().await?;
 
     // conn.modules.sys.version
     let info = conn.info().await?;

@@ -29,10 +29,7 @@ struct Row {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let target = Target::from_args().await?;
-    let addr = target.addr.clone();
-    let mut conn = Connection::connect(addr.as_str())
-        .await
-        .with_context(|| format!("while connecting to {addr}"))?;
+    let mut conn = target.connect().await?;
 
     let guest = sandcall_guests::sort();
     let start = Instant::now();

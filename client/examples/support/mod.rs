@@ -1,6 +1,8 @@
 //! Shared by the examples: talk to the server named on the command line, or
 //! to one embedded in the example's own process.
 
+use anyhow::Context;
+use sandcall::Connection;
 use sandcall_server::{EmbeddedServer, ServerConfig};
 
 /// The server an example talks to.
@@ -27,6 +29,13 @@ impl Target {
                 }
             }
         })
+    }
+
+    /// A sandboxed connection to it.
+    pub async fn connect(&self) -> anyhow::Result<Connection> {
+        Connection::connect(self.addr.as_str())
+            .await
+            .with_context(|| format!("while connecting to {}", self.addr))
     }
 
     /// Stop the embedded server, if any, once every connection is closed.

@@ -99,12 +99,9 @@ async fn attempt(
             }
         }
         Attack::TableBomb => {
-            conn.execute_with(NAME, modules::TABLE_BOMB, true).await?;
             let limit = if sandboxed { u32::MAX } else { s.table_bound };
-            let answer = conn
-                .call(NAME, "run", vec![Value::I32(limit as i32)])
-                .await?;
-            let Some(&Value::I32(got)) = answer.results.first() else {
+            let args = vec![Value::I32(limit as i32)];
+            let Some(got) = run_for_i32(conn, modules::TABLE_BOMB, args).await? else {
                 return Ok(unexpected("returned no i32"));
             };
             let got = got as u32;
@@ -245,11 +242,24 @@ fn refused(e: &ClientError, after: Duration) -> Judged {
     )
 }
 
+/// Upload `module` as the attack and call its `run` with `args`: the i32 it
+/// returns, if it returns one.
+async fn run_for_i32(
+    conn: &mut Connection,
+    module: &str,
+    args: Vec<Value>,
+) -> Result<Option<i32>, ClientError> {
+    conn.execute_with(NAME, module, true).await?;
+    let answer = conn.call(NAME, "run", args).await?;
+    Ok(match answer.results.first() {
+        Some(&Value::I32(n)) => Some(n),
+        _ => None,
+    })
+}
+
 /// The WASI file read: denied without a preopened directory, or the bytes.
 async fn read_file(conn: &mut Connection) -> Result<Judged, ClientError> {
-    conn.execute_with(NAME, modules::READ_FILE, true).await?;
-    let answer = conn.call(NAME, "run", vec![]).await?;
-    let Some(&Value::I32(n)) = answer.results.first() else {
+    let Some(n) = run_for_i32(conn, modules::READ_FILE, vec![]).await? else {
         return Ok(unexpected("returned no i32"));
     };
     if n < 0 {
@@ -274,9 +284,7 @@ async fn read_file(conn: &mut Connection) -> Result<Judged, ClientError> {
 /// The WASI environment read: how many variables, and the first names
 /// (never their values).
 async fn read_env(conn: &mut Connection) -> Result<Judged, ClientError> {
-    conn.execute_with(NAME, modules::READ_ENV, true).await?;
-    let answer = conn.call(NAME, "run", vec![]).await?;
-    let Some(&Value::I32(n)) = answer.results.first() else {
+    let Some(n) = run_for_i32(conn, modules::READ_ENV, vec![]).await? else {
         return Ok(unexpected("returned no i32"));
     };
     if n < 0 {
