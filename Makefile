@@ -31,10 +31,10 @@ test: wasm-target
 ## 1,000,000 ints with every result checked, and a table of the times; last,
 ## the hostile-guest corpus and the sorts in sandboxed and unrestricted mode.
 demo: guest
-	$(CARGO) run $(PROFILE) --example seminar
-	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded run client/examples/seminar.sandcall
-	$(CARGO) run $(PROFILE) --example sorts
-	$(CARGO) run $(PROFILE) --bin sandcall -- --embedded compare
+	$(CARGO) run $(PROFILE) -p sandcall --example seminar
+	$(CARGO) run $(PROFILE) -p sandcall-cli --bin sandcall -- --embedded run client/examples/seminar.sandcall
+	$(CARGO) run $(PROFILE) -p sandcall --example sorts
+	$(CARGO) run $(PROFILE) -p sandcall-cli --bin sandcall -- --embedded compare
 
 ## Sandcall beside a raw TCP echo, native code and RPyC classic, in one run:
 ## prints one table, writes bench/results.md, bench/results.json and the plot
@@ -53,7 +53,7 @@ rpyc-venv:
 
 ## Round-trip time of a trivial eval (10k calls, one client) and pipelined throughput.
 latency:
-	$(CARGO) run $(PROFILE) --example latency
+	$(CARGO) run $(PROFILE) -p sandcall --example latency
 
 fmt:
 	$(CARGO) fmt --all

@@ -4,7 +4,7 @@
 //!
 //! Prints one markdown table and writes `results.md`, `results.json` and
 //! the plot `sorts.svg` to `--out` (default `bench/`; `target/bench-quick/`
-//! with `--quick`). See `bench/README-section.md` for what each row means.
+//! with `--quick`). See `bench/README.md` for what each row means.
 //!
 //! # Layout
 //! - [`process`]: the servers as child processes; [`echo`]: the raw TCP echo.
@@ -13,7 +13,7 @@
 //! - [`native`]: section 4, the guest's algorithms compiled natively.
 //! - [`memory`]: section 5b, the server's RSS.
 //! - [`profile`]: `--profile`, one workload under `perf record`.
-//! - [`rpyc`]: section 6, the shared RPyC script and its JSON.
+//! - [`rpyc`]: section 6, the RPyC baseline script and its JSON.
 //! - [`results`], [`targets`]: the figures, and the targets judged.
 //! - [`report`], [`rows`], [`plot`]: the table, its rows, the plot.
 //! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.

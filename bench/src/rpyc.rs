@@ -1,5 +1,5 @@
-//! Section 6: RPyC classic on the same workloads, measured by the shared
-//! script `../shared/bench/rpyc/bench.py` (it starts and stops its own
+//! Section 6: RPyC classic on the same workloads, measured by the project's
+//! script `bench/rpyc/baseline.py` (it starts and stops its own
 //! `rpyc_classic` server) and read back from the JSON it writes.
 
 use anyhow::{Context, bail};
@@ -48,9 +48,9 @@ pub struct RpycSort {
     pub best_by_value: String,
 }
 
-/// Where the script is: `shared/bench/rpyc/bench.py` beside the workspace.
+/// Where the script is: `bench/rpyc/baseline.py` in this repository.
 pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/rpyc/bench.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rpyc/baseline.py")
 }
 
 /// Run the script with `python` (a virtualenv's, with `rpyc` installed),
@@ -101,7 +101,7 @@ pub fn run(python: &Path, json: &Path, log: &Path, quick: bool) -> anyhow::Resul
         .status()
         .with_context(|| format!("while running {}", python.display()))?;
     if !status.success() {
-        bail!("bench.py failed ({status}); see {}", log.display());
+        bail!("baseline.py failed ({status}); see {}", log.display());
     }
     let text = std::fs::read_to_string(json)?;
     parse(&serde_json::from_str(&text)?)

@@ -15,6 +15,7 @@ use anyhow::Context;
 use sandcall::{ConnectOptions, Connection, Mode, Value};
 use serde::Serialize;
 use std::time::Instant;
+use wasm_encoder::{CustomSection, Section};
 
 /// One sort workload: algorithm (the guest's export name), list length,
 /// calls to take the median of.
@@ -259,25 +260,11 @@ pub async fn execute_times(
 /// `wasm` (a module or component) with a custom section appended: the
 /// same code, different bytes.
 fn with_custom_section(wasm: &[u8], name: &str, payload: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    leb128(&mut body, name.len());
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(payload);
     let mut out = wasm.to_vec();
-    out.push(0); // custom section id
-    leb128(&mut out, body.len());
-    out.extend_from_slice(&body);
+    let section = CustomSection {
+        name: name.into(),
+        data: payload.into(),
+    };
+    section.append_to(&mut out);
     out
-}
-
-fn leb128(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }

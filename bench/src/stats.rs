@@ -19,7 +19,10 @@ pub fn median(times: &mut [Duration]) -> Duration {
 
 /// Deterministic pseudo-random ints over the whole i32 range: the same
 /// lists as `make demo` and `sandcall compare`.
-pub use sandcall::compare::random_ints;
+pub use sandcall_guests::random_ints;
+
+/// `n` with thousands separators: 1,000,000.
+pub use sandcall::text::thousands;
 
 /// A duration in nanoseconds, as stored in `results.json`.
 pub fn ns(d: Duration) -> u64 {
@@ -48,19 +51,6 @@ pub fn bytes(b: f64) -> String {
     }
 }
 
-/// `n` with thousands separators: 1,000,000.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A ratio such as `1.07×`.
 pub fn ratio(r: f64) -> String {
     if r >= 100.0 {
@@ -78,8 +68,6 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(thousands(999), "999");
         assert_eq!(time(9_400.0), "9.4 µs");
         assert_eq!(time(2.2e9), "2.200 s");
         assert_eq!(ratio(1.074), "1.07×");

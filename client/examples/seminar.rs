@@ -1,4 +1,4 @@
-//! The RPyC seminar walkthrough (`../shared/bench/rpyc/seminar.py`), step by
+//! The RPyC seminar walkthrough (the seminar's `rpyc_client.py`), step by
 //! step, in Sandcall terms.
 //!
 //! ```text
@@ -107,7 +107,7 @@ fn show(values: &[Value]) -> String {
 
 /// Deterministic pseudo-random ints in 0..=1_000_000, easier to read.
 fn random_ints(n: usize, seed: u64) -> Vec<i32> {
-    sandcall::compare::random_ints(n, seed)
+    sandcall_guests::random_ints(n, seed)
         .into_iter()
         .map(|x| x.rem_euclid(1_000_001))
         .collect()

@@ -14,9 +14,9 @@
 mod support;
 
 use anyhow::{Context, ensure};
-use sandcall::compare::{SORTS, random_ints};
-use sandcall::corpus::thousands;
+use sandcall::text::thousands;
 use sandcall::{Connection, Value};
+use sandcall_guests::{SORT_WORKLOADS as SORTS, random_ints};
 use std::time::{Duration, Instant};
 use support::Target;
 

@@ -19,22 +19,15 @@
 //! # Layout
 //! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining.
 //! - [`error`]: the error type, [`ClientError`].
-//! - [`text`]: core values as typed and printed (WAVE syntax), and the words of a command.
+//! - [`text`]: core values as typed and printed (WAVE syntax).
 //! - [`wave`]: component values as WAVE text, typed by their WIT types.
-//! - [`script`]: the line commands of `sandcall run` and `sandcall shell`.
-//! - [`wast`]: `sandcall wast`, the WebAssembly spec test scripts run through the wire.
-//! - [`corpus`]: hostile guests and the outcome each must have per mode;
-//!   [`compare`]: `sandcall compare`, the corpus and the sorts in both modes
-//!   beside the same sorts compiled natively ([`native`]).
+//!
+//! The command line (`sandcall`) is the crate `sandcall-cli`; this library
+//! depends on neither the server nor wasmtime.
 
-pub mod compare;
 pub mod connection;
-pub mod corpus;
 pub mod error;
-pub mod native;
-pub mod script;
 pub mod text;
-pub mod wast;
 pub mod wave;
 
 pub use connection::{ConnectOptions, Connection, Reply};

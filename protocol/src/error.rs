@@ -5,7 +5,8 @@ use std::fmt;
 
 /// What went wrong, as a stable numeric code on the wire.
 ///
-/// Codes never change meaning; a code this build does not know decodes as
+/// Codes never change meaning. An error may refuse the handshake of a peer of
+/// another protocol version, so a code this build does not know decodes as
 /// [`ErrorKind::Unknown`] instead of failing the whole message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "u16", into = "u16")]
@@ -38,7 +39,10 @@ pub enum ErrorKind {
     /// The component instance trapped earlier and can no longer be entered;
     /// `reset` re-instantiates it.
     Poisoned,
-    /// A code this build does not know (sent by a newer peer).
+    /// The server is shutting down and stopped the call before it ended.
+    ShuttingDown,
+    /// A code this build does not know (sent by a peer of another protocol
+    /// version, refusing a handshake).
     Unknown(u16),
 }
 
@@ -59,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Internal => 11,
             ErrorKind::VersionMismatch => 12,
             ErrorKind::Poisoned => 13,
+            ErrorKind::ShuttingDown => 14,
             ErrorKind::Unknown(code) => code,
         }
     }
@@ -79,6 +84,7 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
             ErrorKind::VersionMismatch => "version-mismatch",
             ErrorKind::Poisoned => "poisoned",
+            ErrorKind::ShuttingDown => "shutting-down",
             ErrorKind::Unknown(_) => "unknown",
         }
     }
@@ -100,6 +106,7 @@ impl From<u16> for ErrorKind {
             11 => ErrorKind::Internal,
             12 => ErrorKind::VersionMismatch,
             13 => ErrorKind::Poisoned,
+            14 => ErrorKind::ShuttingDown,
             other => ErrorKind::Unknown(other),
         }
     }
@@ -187,7 +194,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {
-        for code in 1..=13u16 {
+        for code in 1..=14u16 {
             assert_eq!(ErrorKind::from(code).code(), code);
             assert!(!matches!(ErrorKind::from(code), ErrorKind::Unknown(_)));
         }

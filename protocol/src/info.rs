@@ -1,7 +1,6 @@
 //! What the server reports about itself (`info`) and its instances (`namespace`).
 
-use crate::limits::Limits;
-use crate::message::Mode;
+use crate::limits::{Limits, Mode};
 use crate::value::{FuncType, ValType};
 use crate::wit::WitFunc;
 use serde::{Deserialize, Serialize};
@@ -58,7 +57,8 @@ pub struct ExportInfo {
 /// What an export is, with its type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExportKind {
-    Func(FuncType),
+    /// A core wasm function, with its core type.
+    CoreFunc(FuncType),
     Global {
         ty: ValType,
         mutable: bool,
@@ -78,13 +78,13 @@ pub enum ExportKind {
     Other(String),
     /// A component function, with its WIT signature. Functions inside an
     /// exported interface are named `interface#function`.
-    Function(WitFunc),
+    ComponentFunc(WitFunc),
 }
 
 impl std::fmt::Display for ExportKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExportKind::Func(ty) => write!(f, "{ty}"),
+            ExportKind::CoreFunc(ty) => write!(f, "{ty}"),
             ExportKind::Global { ty, mutable } => {
                 write!(f, "global {}{ty}", if *mutable { "mut " } else { "" })
             }
@@ -97,7 +97,7 @@ impl std::fmt::Display for ExportKind {
                 None => write!(f, "table {element} {size}"),
             },
             ExportKind::Other(s) => f.write_str(s),
-            ExportKind::Function(func) => write!(f, "{func}"),
+            ExportKind::ComponentFunc(func) => write!(f, "{func}"),
         }
     }
 }

@@ -7,8 +7,15 @@
 //! the server's answer (a [`Response`] or a [`RemoteError`]) echoes it, so a
 //! client may pipeline as many requests as it likes.
 //!
-//! Every enum here only ever grows at its end, so older peers keep decoding the
-//! variants they know; error kinds travel as numeric codes for the same reason.
+//! # Versioning
+//! One rule: both ends speak exactly the same [`PROTOCOL_VERSION`], and the
+//! server refuses a client of any other version in the handshake. Messages are
+//! bincode, which is not self-describing (a field added to a struct shifts
+//! everything after it), so any change to any message bumps the version; no
+//! message is read by a peer of another version. The one exception is the
+//! handshake itself, which keeps its layout in every version so that two
+//! peers can tell each other they differ: [`Hello`], and the [`RemoteError`]
+//! that refuses it, whose [`ErrorKind`] travels as a stable numeric code.
 //!
 //! # Layout
 //! - [`codec`]: framing (bytes ↔ id + message) with a bounded frame length.
@@ -19,7 +26,8 @@
 //! - [`nesting`]: bounds on decoding nested values.
 //! - [`error`]: structured error kinds and the remote error type.
 //! - [`info`]: what the server reports about itself and about instances.
-//! - [`limits`]: the limits a server enforces, as reported to clients.
+//! - [`limits`]: the modes a client may ask for and the limits a server
+//!   enforces, as reported to clients.
 
 pub mod codec;
 pub mod error;
@@ -34,10 +42,10 @@ pub mod wit;
 pub use codec::{CodecError, DEFAULT_MAX_FRAME, MessageCodec};
 pub use error::{ErrorKind, RemoteError};
 pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
-pub use limits::Limits;
+pub use limits::{Limits, Mode};
 pub use message::{
-    Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, Mode, PROTOCOL_VERSION, Request,
-    Response, Welcome,
+    Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, PROTOCOL_VERSION, Request, Response,
+    Welcome,
 };
 pub use packed::{NumType, Number, Packed};
 pub use value::{FuncType, RefKind, ValType, Value};

@@ -1,6 +1,27 @@
-//! The limits a server enforces, reported to clients in the handshake and by `info`.
+//! How a connection's guests run: the mode a client asks for in its hello,
+//! and the limits the server enforces in it, reported in the handshake and
+//! by `info`.
 
 use serde::{Deserialize, Serialize};
+
+/// How a connection's guests are run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Mode {
+    /// Fuel, deadlines, memory caps, and no host capability. The default.
+    #[default]
+    Sandboxed,
+    /// No limits beyond wasm's own; only if the server allows it.
+    Unrestricted,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Sandboxed => "sandboxed",
+            Mode::Unrestricted => "unrestricted",
+        })
+    }
+}
 
 /// Effective limits of a server (and, for the per-call ones, of a mode).
 ///

@@ -4,35 +4,21 @@
 //! (`serde_bytes`), not as a sequence of one-byte elements.
 
 use crate::info::{InstanceInfo, ServerInfo};
+use crate::limits::Mode;
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 
-/// The protocol version this build speaks. A server refuses any other.
+/// The protocol version this build speaks. Peers must speak the same one:
+/// the server refuses any other in the handshake (see the crate docs).
 ///
 /// 2: `Limits` reports deadlines as options (none in unrestricted mode) and
 /// gained `functions_per_module`; unrestricted mode is offered.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: error kind `ShuttingDown`; one versioning rule (exact match), so a
+/// request kind this build does not know is a bad request.
+pub const PROTOCOL_VERSION: u32 = 3;
 
-/// How a connection's guests are run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum Mode {
-    /// Fuel, deadlines, memory caps, and no host capability. The default.
-    #[default]
-    Sandboxed,
-    /// No limits beyond wasm's own; only if the server allows it.
-    Unrestricted,
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Mode::Sandboxed => "sandboxed",
-            Mode::Unrestricted => "unrestricted",
-        })
-    }
-}
-
-/// The client's first frame.
+/// The client's first frame. Its layout is the same in every protocol
+/// version, so that a server can read the version of any client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     pub protocol_version: u32,
@@ -137,7 +123,7 @@ pub struct MemoryWrite {
     pub bytes: Vec<u8>,
 }
 
-/// A request. New kinds are only ever appended.
+/// A request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     /// Server version, mode, limits and features.
@@ -169,6 +155,8 @@ pub enum Request {
     },
     /// Compile and validate a module without instantiating it.
     Validate {
+        /// A wasm binary or WAT text.
+        #[serde(with = "serde_bytes")]
         module: Vec<u8>,
     },
     /// Instantiate `name` afresh from its cached compiled module or
@@ -179,22 +167,7 @@ pub enum Request {
     },
 }
 
-impl Request {
-    /// How many request kinds this build knows. A newer peer's kinds have
-    /// higher indices, since kinds are only ever appended.
-    pub const KINDS: u32 = 12;
-
-    /// The kind index a request body starts with (bincode writes an enum's
-    /// variant index first), so that a request this build cannot decode can
-    /// be told apart from garbage.
-    pub fn kind_of(body: &[u8]) -> Option<u32> {
-        bincode::decode_from_slice::<u32, _>(body, bincode::config::standard())
-            .ok()
-            .map(|(kind, _)| kind)
-    }
-}
-
-/// A successful answer. New kinds are only ever appended.
+/// A successful answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     Info(ServerInfo),
@@ -243,13 +216,18 @@ mod tests {
     }
 
     #[test]
-    fn the_last_request_kind_is_counted() {
-        let body = bincode::serde::encode_to_vec(
-            Request::Reset { name: "m".into() },
-            bincode::config::standard(),
-        )
-        .unwrap();
-        assert_eq!(Request::kind_of(&body), Some(Request::KINDS - 1));
-        assert_eq!(Request::kind_of(&[]), None);
+    fn module_bytes_travel_as_one_buffer() {
+        // `serde_bytes`: a length and the raw bytes, read in one copy.
+        let module = (0..200u8).collect::<Vec<_>>();
+        let request = Request::Validate {
+            module: module.clone(),
+        };
+        let body = bincode::serde::encode_to_vec(&request, bincode::config::standard()).unwrap();
+        assert!(body.ends_with(&module), "the bytes are stored raw");
+        assert_eq!(body.len(), 1 + 1 + module.len(), "variant, length, bytes");
+        assert_eq!(
+            crate::codec::decode_body::<Request>(&body).unwrap(),
+            request
+        );
     }
 }

@@ -4,7 +4,6 @@
 //! bytes, not as a million tagged values: that is what makes sending data by
 //! value cheap.
 
-use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -124,14 +123,10 @@ pub trait Number: Copy + Sized {
     fn put(self, out: &mut [u8]);
     /// Reads one element from exactly `size_of::<Self>()` bytes.
     fn get(bytes: &[u8]) -> Self;
-    /// The scalar [`Value`] of this number.
-    fn into_value(self) -> Value;
-    /// This number type's scalar out of a [`Value`], if it is one.
-    fn from_value(value: &Value) -> Option<Self>;
 }
 
 macro_rules! number {
-    ($($t:ty => $kind:ident, $value:ident, $to:expr, $from:expr);* $(;)?) => {$(
+    ($($t:ty => $kind:ident);* $(;)?) => {$(
         impl Number for $t {
             const TYPE: NumType = NumType::$kind;
             #[inline]
@@ -144,34 +139,21 @@ macro_rules! number {
                 le.copy_from_slice(bytes);
                 <$t>::from_le_bytes(le)
             }
-            fn into_value(self) -> Value {
-                Value::$value($to(self))
-            }
-            fn from_value(value: &Value) -> Option<Self> {
-                match value {
-                    Value::$value(v) => Some($from(*v)),
-                    _ => None,
-                }
-            }
         }
     )*};
 }
 
-fn same<T>(v: T) -> T {
-    v
-}
-
 number! {
-    i8 => S8, S8, same, same;
-    u8 => U8, U8, same, same;
-    i16 => S16, S16, same, same;
-    u16 => U16, U16, same, same;
-    i32 => S32, I32, same, same;
-    u32 => U32, U32, same, same;
-    i64 => S64, I64, same, same;
-    u64 => U64, U64, same, same;
-    f32 => F32, F32, f32::to_bits, f32::from_bits;
-    f64 => F64, F64, f64::to_bits, f64::from_bits;
+    i8 => S8;
+    u8 => U8;
+    i16 => S16;
+    u16 => U16;
+    i32 => S32;
+    u32 => U32;
+    i64 => S64;
+    u64 => U64;
+    f32 => F32;
+    f64 => F64;
 }
 
 #[cfg(test)]

@@ -125,8 +125,49 @@ impl Value {
     pub fn to_numbers<T: Number>(&self) -> Option<Vec<T>> {
         match self {
             Value::Packed(p) => p.to_vec(),
-            Value::List(items) => items.iter().map(T::from_value).collect(),
+            Value::List(items) => items.iter().map(Value::number).collect(),
             _ => None,
+        }
+    }
+
+    /// This value as a `T`, if it is a number of `T`'s type.
+    fn number<T: Number>(&self) -> Option<T> {
+        let mut le = [0u8; 8];
+        macro_rules! le {
+            ($v:expr) => {{
+                let bytes = $v.to_le_bytes();
+                le[..bytes.len()].copy_from_slice(&bytes);
+            }};
+        }
+        match (T::TYPE, self) {
+            (NumType::S8, Value::S8(v)) => le!(v),
+            (NumType::U8, Value::U8(v)) => le!(v),
+            (NumType::S16, Value::S16(v)) => le!(v),
+            (NumType::U16, Value::U16(v)) => le!(v),
+            (NumType::S32, Value::I32(v)) => le!(v),
+            (NumType::U32, Value::U32(v)) => le!(v),
+            (NumType::S64, Value::I64(v)) => le!(v),
+            (NumType::U64, Value::U64(v)) => le!(v),
+            (NumType::F32, Value::F32(bits)) => le!(bits),
+            (NumType::F64, Value::F64(bits)) => le!(bits),
+            _ => return None,
+        }
+        Some(T::get(&le[..T::TYPE.size()]))
+    }
+
+    /// One element of a packed list of `elem`, from its little-endian bytes.
+    fn packed_item(elem: NumType, le: &[u8]) -> Value {
+        match elem {
+            NumType::S8 => Value::S8(i8::get(le)),
+            NumType::U8 => Value::U8(u8::get(le)),
+            NumType::S16 => Value::S16(i16::get(le)),
+            NumType::U16 => Value::U16(u16::get(le)),
+            NumType::S32 => Value::I32(i32::get(le)),
+            NumType::U32 => Value::U32(u32::get(le)),
+            NumType::S64 => Value::I64(i64::get(le)),
+            NumType::U64 => Value::U64(u64::get(le)),
+            NumType::F32 => Value::F32(u32::get(le)),
+            NumType::F64 => Value::F64(u64::get(le)),
         }
     }
 
@@ -241,31 +282,17 @@ fn fmt_case(f: &mut fmt::Formatter<'_>, case: &str, payload: Option<&Value>) -> 
 }
 
 fn fmt_packed(f: &mut fmt::Formatter<'_>, p: &Packed) -> fmt::Result {
-    fn items<T: Number>(f: &mut fmt::Formatter<'_>, p: &Packed) -> fmt::Result {
-        let Some(items) = p.to_vec::<T>() else {
-            return write!(f, "<{} bytes of {}>", p.bytes.len(), p.elem);
-        };
-        f.write_str("[")?;
-        for (i, item) in items.into_iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{}", item.into_value())?;
+    if !p.is_whole() {
+        return write!(f, "<{} bytes of {}>", p.bytes.len(), p.elem);
+    }
+    f.write_str("[")?;
+    for (i, le) in p.bytes.chunks_exact(p.elem.size()).enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
         }
-        f.write_str("]")
+        write!(f, "{}", Value::packed_item(p.elem, le))?;
     }
-    match p.elem {
-        NumType::S8 => items::<i8>(f, p),
-        NumType::U8 => items::<u8>(f, p),
-        NumType::S16 => items::<i16>(f, p),
-        NumType::U16 => items::<u16>(f, p),
-        NumType::S32 => items::<i32>(f, p),
-        NumType::U32 => items::<u32>(f, p),
-        NumType::S64 => items::<i64>(f, p),
-        NumType::U64 => items::<u64>(f, p),
-        NumType::F32 => items::<f32>(f, p),
-        NumType::F64 => items::<f64>(f, p),
-    }
+    f.write_str("]")
 }
 
 fn fmt_float<F: Into<f64> + fmt::Debug + Copy>(f: &mut fmt::Formatter<'_>, v: F) -> fmt::Result {

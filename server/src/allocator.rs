@@ -8,36 +8,39 @@
 //! (median of 60 calls): 23 ms end to end with the defaults, 10 ms with the
 //! thresholds below. The price is that the process keeps up to
 //! [`TRIM_THRESHOLD`] of freed heap instead of returning it.
+//!
+//! This is a setting of the whole process, so the library never applies it:
+//! binaries call [`tune_allocator`] from their `main`, and a program that
+//! embeds the server keeps its own allocator settings.
 
 use std::sync::Once;
 
 /// Allocations up to this size come from the heap (glibc's maximum).
-pub const MMAP_THRESHOLD: i32 = 32 << 20;
+const MMAP_THRESHOLD: i32 = 32 << 20;
 
 /// Free memory the heap keeps before it trims.
-pub const TRIM_THRESHOLD: i32 = 256 << 20;
+const TRIM_THRESHOLD: i32 = 256 << 20;
 
-/// Tune glibc's allocator for large, repeated buffers: once per process, a
-/// no-op on other C libraries.
-pub fn keep_freed_memory() {
+/// Tune glibc's allocator for the large, repeated buffers of calls that pass
+/// lists by value: allocations up to 32 MiB come from the heap, and up to
+/// 256 MiB of freed heap is kept for reuse.
+///
+/// Process-wide: it changes `malloc` for every thread of the process, so call
+/// it from a binary's `main` (the `sandcall-server` binary does), never from
+/// a library. Once per process; a no-op on other C libraries.
+pub fn tune_allocator() {
     static TUNE: Once = Once::new();
     TUNE.call_once(tune);
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune() {
-    // glibc's <malloc.h>.
-    const M_TRIM_THRESHOLD: i32 = -1;
-    const M_MMAP_THRESHOLD: i32 = -3;
-    unsafe extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
     // SAFETY: mallopt takes two integers and only changes glibc's own
     // tuning parameters; any value is safe (a bad one is refused with 0).
     let (mmap, trim) = unsafe {
         (
-            mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-            mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD),
         )
     };
     if mmap == 0 || trim == 0 {

@@ -5,12 +5,13 @@
 //! a client are never deserialized as precompiled code.
 
 use crate::component::ComponentCode;
-use crate::errors::invalid_module;
+use crate::linker::Linkers;
 use crate::store::StoreData;
-use crate::wasi::{Linkers, is_wasi_module};
+use crate::wasi::is_wasi_module;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Component;
 use wasmtime::{Engine, InstancePre, Module};
@@ -36,6 +37,19 @@ pub enum Code {
     Component(ComponentCode),
 }
 
+/// What the compiled-module cache has done since the server started,
+/// summed over the modes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Uploads whose compiled code was found in the cache.
+    pub hits: u64,
+    /// Uploads that had to be compiled (including those that failed to).
+    pub misses: u64,
+    /// Compiled modules and components held now.
+    pub cached: usize,
+}
+
 /// A bounded map from content hash to compiled module; the oldest entry goes
 /// first when it is full.
 pub struct ModuleCache {
@@ -45,6 +59,8 @@ pub struct ModuleCache {
     max_functions: Option<u64>,
     capacity: usize,
     inner: Mutex<Entries>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 #[derive(Default)]
@@ -69,6 +85,8 @@ impl ModuleCache {
             max_functions,
             capacity: capacity.max(1),
             inner: Mutex::new(Entries::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -80,9 +98,10 @@ impl ModuleCache {
     /// component.
     pub fn get_or_compile(&self, bytes: &[u8]) -> Result<Arc<CachedModule>, RemoteError> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(hit) = self.lookup(&key) {
+        if let Some(hit) = self.hit(&key) {
             return Ok(hit);
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         // WAT text becomes a binary first, so that its functions are counted.
         let binary = wat::parse_bytes(bytes).map_err(|e| invalid_module(e.into()))?;
         let bytes: &[u8] = &binary;
@@ -134,9 +153,14 @@ impl ModuleCache {
         Ok(compiled)
     }
 
-    /// The module compiled from bytes with SHA-256 `key`, if cached.
-    pub fn lookup(&self, key: &[u8; 32]) -> Option<Arc<CachedModule>> {
-        self.lock().map.get(key).cloned()
+    /// The module compiled from bytes with SHA-256 `key`, if cached,
+    /// counted as a hit.
+    fn hit(&self, key: &[u8; 32]) -> Option<Arc<CachedModule>> {
+        let hit = self.lock().map.get(key).cloned();
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
     }
 
     /// The compiled module for `bytes` without blocking the async reactor:
@@ -151,7 +175,7 @@ impl ModuleCache {
     ) -> Result<Arc<CachedModule>, RemoteError> {
         if bytes.len() <= INLINE_HASH_BYTES {
             let key: [u8; 32] = Sha256::digest(&bytes).into();
-            if let Some(hit) = self.lookup(&key) {
+            if let Some(hit) = self.hit(&key) {
                 return Ok(hit);
             }
         }
@@ -161,14 +185,13 @@ impl ModuleCache {
             .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("compiling failed: {e}")))?
     }
 
-    /// How many modules are cached.
-    pub fn len(&self) -> usize {
-        self.lock().map.len()
-    }
-
-    /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Hits, misses and entries so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            cached: self.lock().map.len(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -177,9 +200,14 @@ impl ModuleCache {
     }
 }
 
+/// A module that failed to parse, decode, validate or compile.
+fn invalid_module(e: wasmtime::Error) -> RemoteError {
+    RemoteError::new(ErrorKind::InvalidModule, format!("{e:#}"))
+}
+
 /// Whether `bytes` is a component (binary header layer 1, or WAT text that
 /// starts with `(component`).
-pub fn is_component(bytes: &[u8]) -> bool {
+fn is_component(bytes: &[u8]) -> bool {
     if bytes.starts_with(b"\0asm") {
         return bytes.len() >= 8 && bytes[6..8] == [1, 0];
     }
@@ -206,13 +234,17 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::LimitConfig;
-    use crate::runtime::Runtime;
+
+    /// A cache of `capacity` entries for a default engine.
+    fn cache(capacity: usize, max_functions: Option<u64>) -> ModuleCache {
+        let engine = Engine::default();
+        let linkers = Arc::new(Linkers::new(&engine).unwrap());
+        ModuleCache::new(engine, linkers, capacity, max_functions)
+    }
 
     #[test]
     fn the_same_bytes_compile_once_and_the_oldest_entry_goes_first() {
-        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
-        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 2, Some(3));
+        let cache = cache(2, Some(3));
         let a = cache
             .get_or_compile(b"(module (func (export \"a\")))")
             .unwrap();
@@ -220,6 +252,8 @@ mod tests {
             .get_or_compile(b"(module (func (export \"a\")))")
             .unwrap();
         assert!(Arc::ptr_eq(&a, &again), "a hit returns the compiled module");
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1), "{stats:?}");
         assert!(
             matches!(&a.code, Code::Core { pre: Some(_), .. }),
             "import-free modules are pre-instantiated"
@@ -228,9 +262,9 @@ mod tests {
             .get_or_compile(b"(module (import \"m\" \"f\" (func)))")
             .unwrap();
         assert!(matches!(&b.code, Code::Core { pre: None, .. }));
-        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.stats().cached, 2);
         cache.get_or_compile(b"(module)").unwrap();
-        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.stats().cached, 2);
         let a2 = cache
             .get_or_compile(b"(module (func (export \"a\")))")
             .unwrap();
@@ -242,8 +276,7 @@ mod tests {
 
     #[test]
     fn uploads_with_too_many_functions_are_refused_before_compiling() {
-        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
-        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 4, Some(2));
+        let cache = cache(4, Some(2));
         let two = "(module (func) (func))";
         assert!(cache.get_or_compile(two.as_bytes()).is_ok());
         let three = "(module (func) (func) (func))";
@@ -254,13 +287,12 @@ mod tests {
         let component = "(component (core module (func) (func)) (core module (func)))";
         let e = cache.get_or_compile(component.as_bytes()).err().unwrap();
         assert_eq!(e.kind, ErrorKind::ResourceLimit, "{}", e.message);
-        assert_eq!(cache.len(), 1, "nothing refused is cached");
+        assert_eq!(cache.stats().cached, 1, "nothing refused is cached");
     }
 
     #[test]
     fn components_compile_and_garbage_is_refused() {
-        let runtime = Runtime::sandboxed(LimitConfig::default()).unwrap();
-        let cache = ModuleCache::new(runtime.engine().clone(), runtime.linkers_arc(), 4, None);
+        let cache = cache(4, None);
         let c = cache.get_or_compile(b"(component)").unwrap();
         assert!(matches!(&c.code, Code::Component(c) if c.pre.is_some() && c.exports.is_empty()));
         let e = cache
@@ -275,6 +307,10 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(e.kind, ErrorKind::InvalidModule);
-        assert_eq!(cache.len(), 1, "only the valid component is cached");
+        assert_eq!(
+            cache.stats().cached,
+            1,
+            "only the valid component is cached"
+        );
     }
 }

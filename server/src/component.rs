@@ -22,7 +22,6 @@ pub struct ComponentExport {
 
 /// A compiled component, ready to instantiate.
 pub struct ComponentCode {
-    pub component: Component,
     /// `None` when the component imports something besides WASI 0.2: no
     /// other host capability is granted, so it cannot be instantiated here.
     pub pre: Option<InstancePre<StoreData>>,
@@ -67,7 +66,6 @@ impl ComponentCode {
             }
         }
         ComponentCode {
-            component,
             pre,
             unlinked,
             exports,
@@ -85,7 +83,7 @@ impl ComponentCode {
             .iter()
             .map(|e| ExportInfo {
                 name: e.name.clone(),
-                kind: ExportKind::Function(e.func.clone()),
+                kind: ExportKind::ComponentFunc(e.func.clone()),
             })
             .collect()
     }

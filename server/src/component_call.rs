@@ -1,25 +1,21 @@
 //! Calling a component's exported function: typed for `list<number>` →
 //! `list<number>` (one copy each way), dynamic [`Val`]s for everything else.
+//! The counterpart of [`crate::core_call`].
 
 use crate::component::ComponentExport;
-use crate::errors::{Budget, guest_error};
-use crate::store::StoreData;
-use crate::wit_convert::{from_component_val, to_component_val, weigh};
+use crate::outcome::{Outcome, guest_error};
+use crate::store::{Budget, StoreData};
+use crate::wit_values::{from_component_val, to_component_val, weigh};
 use sandcall_protocol::nesting::MAX_VALUES;
 use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value};
 use std::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::{Func, Instance, Val};
 
-/// What a finished call returns: its result values and the nanoseconds the
-/// guest call took (lowering and lifting included).
-pub type Outcome = (Vec<Value>, u64);
-
 /// The error of a call that entered the guest: a trap, fuel, deadline or
 /// limit, or a value the guest got wrong (a bad pointer in a returned list).
 fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) -> RemoteError {
-    let refusal = store.data_mut().take_refusal();
-    if e.downcast_ref::<wasmtime::Trap>().is_none() && refusal.is_none() {
+    if e.downcast_ref::<wasmtime::Trap>().is_none() && !store.data().has_refusal() {
         let message = format!("{e:#}");
         // wasmtime bounds what lifting a result may allocate on the host
         // ("hostcall fuel", 128 MiB of values); its error type is private.
@@ -35,32 +31,25 @@ fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) 
         }
         return RemoteError::trap("guest_error", message);
     }
-    guest_error(e, budget, refusal)
+    guest_error(e, budget, store.data_mut())
 }
 
 /// Call `export` of `instance` with `args`. Fuel and deadline are already set.
-///
-/// # Errors
-/// The outer error leaves the instance usable: bad arguments (refused before
-/// the guest is entered), or a result that cannot be sent. The inner one
-/// comes from inside the call and poisons the instance.
 pub async fn call(
     store: &mut Store<StoreData>,
-    instance: &Instance,
+    instance: Instance,
     export: &ComponentExport,
     args: &[Value],
     budget: Budget,
-) -> Result<Result<Outcome, RemoteError>, RemoteError> {
-    let func = instance
-        .get_func(&mut *store, export.index)
-        .ok_or_else(|| {
-            RemoteError::new(
-                ErrorKind::Internal,
-                format!("export `{}` vanished", export.name),
-            )
-        })?;
+) -> Outcome {
+    let Some(func) = instance.get_func(&mut *store, export.index) else {
+        return Outcome::Refused(RemoteError::new(
+            ErrorKind::Internal,
+            format!("export `{}` vanished", export.name),
+        ));
+    };
     if args.len() != export.func.params.len() {
-        return Err(RemoteError::new(
+        return Outcome::Refused(RemoteError::new(
             ErrorKind::BadRequest,
             format!(
                 "`{}` takes {} argument(s), {}; got {}",
@@ -78,7 +67,7 @@ pub async fn call(
     // as the protocol bounds the values of a message.
     let expanded: usize = args.iter().map(|a| weigh(a).1).sum();
     if expanded > MAX_VALUES as usize {
-        return Err(RemoteError::new(
+        return Outcome::Refused(RemoteError::new(
             ErrorKind::ResourceLimit,
             format!(
                 "the arguments hold {expanded} numbers in lists; a call to a function that is not \
@@ -90,33 +79,40 @@ pub async fn call(
     let mut params = Vec::with_capacity(args.len());
     for (i, (arg, (pname, pty))) in args.iter().zip(ty.params()).enumerate() {
         let what = || format!("argument {} (`{pname}`) of `{}`", i + 1, export.name);
-        params.push(to_component_val(arg, &pty, &what)?);
+        match to_component_val(arg, &pty, &what) {
+            Ok(val) => params.push(val),
+            Err(e) => return Outcome::Refused(e),
+        }
     }
     let mut results = vec![Val::Bool(false); ty.results().len()];
     drop(ty);
     let start = Instant::now();
-    let outcome = func.call_async(&mut *store, &params, &mut results).await;
+    let called = func.call_async(&mut *store, &params, &mut results).await;
     let guest_ns = start.elapsed().as_nanos() as u64;
     drop(params);
-    if let Err(e) = outcome {
-        return Ok(Err(call_error(store, e, budget)));
+    if let Err(e) = called {
+        return Outcome::Failed(call_error(store, e, budget));
     }
     // The call succeeded: a result that cannot be sent is refused without
     // poisoning the instance.
-    let values = results
+    let results = match results
         .into_iter()
         .map(from_component_val)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(results) => results,
+        Err(e) => return Outcome::Refused(e),
+    };
     // The client decodes at most MAX_VALUES per message: refuse here, with
     // a reason, what it could not read.
-    let count: usize = values.iter().map(|v| weigh(v).0).sum();
+    let count: usize = results.iter().map(|v| weigh(v).0).sum();
     if count > MAX_VALUES as usize {
-        return Err(RemoteError::new(
+        return Outcome::Refused(RemoteError::new(
             ErrorKind::ResourceLimit,
             format!("the result holds {count} values; a message may hold {MAX_VALUES}"),
         ));
     }
-    Ok(Ok((values, guest_ns)))
+    Outcome::Returned { results, guest_ns }
 }
 
 /// The typed call of `func(x: list<t>) -> list<t>`.
@@ -127,11 +123,11 @@ async fn typed(
     arg: &Value,
     elem: NumType,
     budget: Budget,
-) -> Result<Result<Outcome, RemoteError>, RemoteError> {
+) -> Outcome {
     macro_rules! typed_call {
         ($t:ty) => {{
             let Some(data) = arg.to_numbers::<$t>() else {
-                return Err(RemoteError::new(
+                return Outcome::Refused(RemoteError::new(
                     ErrorKind::BadRequest,
                     format!(
                         "argument 1 of `{}`: expected list<{elem}>, got a {}",
@@ -140,16 +136,25 @@ async fn typed(
                     ),
                 ));
             };
-            let typed = func
-                .typed::<(Vec<$t>,), (Vec<$t>,)>(&*store)
-                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            let typed = match func.typed::<(Vec<$t>,), (Vec<$t>,)>(&*store) {
+                Ok(typed) => typed,
+                Err(e) => {
+                    return Outcome::Refused(RemoteError::new(
+                        ErrorKind::Internal,
+                        format!("{e:#}"),
+                    ));
+                }
+            };
             let start = Instant::now();
-            let outcome = typed.call_async(&mut *store, (data,)).await;
+            let called = typed.call_async(&mut *store, (data,)).await;
             let guest_ns = start.elapsed().as_nanos() as u64;
-            Ok(match outcome {
-                Ok((sorted,)) => Ok((vec![Value::list_of(&sorted)], guest_ns)),
-                Err(e) => Err(call_error(store, e, budget)),
-            })
+            match called {
+                Ok((list,)) => Outcome::Returned {
+                    results: vec![Value::list_of(&list)],
+                    guest_ns,
+                },
+                Err(e) => Outcome::Failed(call_error(store, e, budget)),
+            }
         }};
     }
     match elem {

@@ -1,6 +1,21 @@
-//! Server settings: where to listen and every limit, with sane defaults.
+//! Server settings: every limit, with sane defaults and command-line flags,
+//! and which modes are offered.
 
 use sandcall_protocol::{DEFAULT_MAX_FRAME, Limits};
+use std::path::PathBuf;
+
+/// Everything a server is started with, besides its listener.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// The sandboxed mode's limits (and the wire limits of both modes).
+    pub limits: LimitConfig,
+    /// Offer unrestricted mode (no fuel, no memory cap, WASI with the host's
+    /// environment, stdio and a directory) to clients that ask for it.
+    pub allow_unrestricted: bool,
+    /// The host directory unrestricted guests see as `.` through WASI
+    /// (default: the server's working directory).
+    pub unrestricted_dir: Option<PathBuf>,
+}
 
 /// Every limit the server enforces. The defaults suit a shared 2-core machine
 /// and a 1,000,000-element sort.
@@ -27,7 +42,7 @@ pub struct LimitConfig {
     /// Live instances one connection may hold.
     #[arg(long, default_value_t = 128)]
     pub instances: u32,
-    /// Largest module `execute` accepts, in bytes.
+    /// Largest module `execute` or `validate` accepts, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     pub module_bytes: u64,
     /// Connections served at once; further ones wait for a free slot.

@@ -1,6 +1,7 @@
 //! Serving one client: the handshake, then requests in order, each answered
-//! with its id. Guest calls are async and yield every few hundred thousand
-//! units of fuel, so a spinning guest never holds up other clients.
+//! with its id. Guest calls are async and yield to the scheduler at every
+//! epoch tick (every 2 ms, [`crate::runtime::EPOCH_TICK`]), so a spinning
+//! guest never holds up other clients.
 
 use crate::runtime::Runtimes;
 use crate::session::Session;
@@ -60,20 +61,13 @@ pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: Cancellation
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
                 session.handle(request).await
             }
-            Err(e) => Err(match Request::kind_of(&frame.body) {
-                Some(kind) if kind >= Request::KINDS => RemoteError::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "request kind {kind} is newer than this server, which knows {} kinds \
-                         (protocol {PROTOCOL_VERSION})",
-                        Request::KINDS
-                    ),
-                ),
-                _ => RemoteError::new(
-                    ErrorKind::BadRequest,
-                    format!("cannot decode request {id}: {e}"),
-                ),
-            }),
+            // Both ends speak the same protocol version (the handshake made
+            // sure): a body that does not decode is malformed, whatever
+            // request kind it claims.
+            Err(e) => Err(RemoteError::new(
+                ErrorKind::BadRequest,
+                format!("cannot decode request {id}: {e}"),
+            )),
         };
         if let Err(e) = transport.feed((id, &reply)).await {
             tracing::warn!(?peer, "cannot send a response: {e}");

@@ -2,41 +2,59 @@
 //! memory and wall-clock limits, keeping each client's instances in its own
 //! namespace (RPyC classic mode, without giving the server away).
 //!
+//! [`run`] serves an already-bound listener until a shutdown token is
+//! cancelled; [`EmbeddedServer`] runs one inside another program, on a port
+//! of its own. Both take a [`ServerConfig`], whose [`LimitConfig`] holds
+//! every limit. [`tune_allocator`] is a process-wide setting for binaries.
+//!
 //! # Layout
-//! - [`server`]: the listener, connection limit and graceful shutdown;
-//!   [`EmbeddedServer`] runs one inside another program.
-//! - [`connection`]: one client: handshake, request loop, blocking pool.
-//! - [`session`]: the commands, applied to a connection's namespace.
-//! - [`namespace`]: named instances, registrations, instantiation.
-//! - [`instance`]: calls, globals and memories of one instance.
-//! - [`component`]: a compiled component's exports and signatures;
-//!   [`component_call`] calls them, typed or dynamic.
-//! - [`store`]: a wasmtime store with its limiter.
-//! - [`runtime`]: an engine per mode, its epoch ticker and its module cache
-//!   ([`cache`]); [`wasi`]: what WASI grants in each mode.
-//! - [`convert`], [`wit_convert`], [`wit_types`], [`errors`]: values, types
-//!   and errors between wasmtime and the protocol.
-//! - [`config`]: every limit, with defaults and command-line flags.
-//! - [`allocator`]: glibc thresholds that keep large freed buffers for reuse.
+//! How an `eval` of a core export flows, top to bottom:
+//! - `server`: the listener, connection limit and graceful shutdown;
+//!   `embedded`: a server inside another program.
+//! - `connection`: one client: handshake, then frames in, answers out.
+//! - `session`: the commands: each request checked against the limits in
+//!   one place, then applied to the connection's namespace.
+//! - `namespace`: named instances and registrations; `instantiate`: code in a
+//!   fresh store or in the store of the instances it imports from.
+//! - `instance`: one instance and calls into it; `instance_state`: its
+//!   globals and memories.
+//! - `core_call` and `component_call`: one call each, with `core_values` and
+//!   `wit_values` (plus `wit_types`) converting between wasmtime and the
+//!   protocol; `outcome`: how the call ended, and its error.
+//! - `store`: a wasmtime store, its data and the budget of guest code in it;
+//!   `limiter`: its memory and table caps.
+//! - `runtime`: an engine per mode, its epoch ticker, its WASI `linker`s, its
+//!   module `cache` (a `component`'s exports worked out once) and what `wasi`
+//!   grants.
+//! - `config`: every limit, with defaults and command-line flags.
+//! - `allocator`: glibc thresholds that keep large freed buffers for reuse.
 
-pub mod allocator;
-pub mod cache;
-pub mod component;
-pub mod component_call;
-pub mod config;
-pub mod connection;
-pub mod convert;
-pub mod errors;
-pub mod instance;
-pub mod namespace;
-pub mod runtime;
-pub mod server;
-pub mod session;
-pub mod store;
-pub mod wasi;
-pub mod wit_convert;
-pub mod wit_types;
+mod allocator;
+mod cache;
+mod component;
+mod component_call;
+mod config;
+mod connection;
+mod core_call;
+mod core_values;
+mod embedded;
+mod instance;
+mod instance_state;
+mod instantiate;
+mod limiter;
+mod linker;
+mod namespace;
+mod outcome;
+mod runtime;
+mod server;
+mod session;
+mod store;
+mod wasi;
+mod wit_types;
+mod wit_values;
 
-pub use config::LimitConfig;
-pub use runtime::Runtimes;
-pub use server::{EmbeddedServer, ServerConfig, ServerError, run};
+pub use allocator::tune_allocator;
+pub use cache::CacheStats;
+pub use config::{LimitConfig, ServerConfig};
+pub use embedded::EmbeddedServer;
+pub use server::{ServerError, run};

@@ -39,6 +39,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Process-wide, so the binary's to set: calls that pass large lists
+    // reuse freed buffers instead of faulting their pages in again.
+    sandcall_server::tune_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SANDCALL_LOG")

@@ -3,19 +3,13 @@
 //! under which some of them are registered for later imports.
 
 use crate::cache::{CachedModule, Code};
-use crate::component::ComponentCode;
-use crate::errors::{Budget, guest_error};
 use crate::instance::{Entry, Live};
+use crate::instantiate;
 use crate::runtime::Runtime;
-use crate::store::{StoreData, StoreGroup, arm, spent};
 use crate::wasi::{WasiGrant, is_wasi_module};
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use wasmtime::Store;
-
-/// Longest instance or registration name accepted.
-const MAX_NAME: usize = 1024;
 
 /// One connection's instances.
 pub struct Namespace {
@@ -56,26 +50,15 @@ impl Namespace {
     /// Compile (or find in the cache) and instantiate `bytes` under `name`.
     ///
     /// # Errors
-    /// Name taken, too many instances, module too large or invalid, an import
-    /// nobody grants, and any failure of the start function.
+    /// Name taken, too many instances, an invalid module, an import nobody
+    /// grants, and any failure of the start function.
     pub async fn execute(
         &mut self,
         name: &str,
         bytes: Vec<u8>,
         replace: bool,
     ) -> Result<InstanceInfo, RemoteError> {
-        check_name(name)?;
         let limits = self.runtime.limits();
-        if bytes.len() as u64 > limits.module_bytes {
-            return Err(RemoteError::new(
-                ErrorKind::ResourceLimit,
-                format!(
-                    "module of {} bytes exceeds the limit of {} bytes",
-                    bytes.len(),
-                    limits.module_bytes
-                ),
-            ));
-        }
         let exists = self.instances.contains_key(name);
         if exists && !replace {
             return Err(RemoteError::new(
@@ -105,21 +88,30 @@ impl Namespace {
     /// Instantiate in a fresh store, or in the store of the registered
     /// instances it imports from.
     async fn instantiate(&self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
-        let core = match &module.code {
-            Code::Core { module, .. } => module,
-            Code::Component(code) => {
-                if let Some(e) = code.link_error() {
-                    return Err(e);
-                }
-                return instantiate_alone(&self.runtime, module).await;
-            }
+        let providers = match &module.code {
+            Code::Core { module: core, .. } => self.providers(core)?,
+            Code::Component(_) => Vec::new(),
         };
+        if providers.is_empty() {
+            instantiate::alone(&self.runtime, module).await
+        } else {
+            instantiate::linked(&self.runtime, module, &providers).await
+        }
+    }
+
+    /// The registered instances `core` imports from, by the module name it
+    /// imports (WASI is granted apart).
+    ///
+    /// # Errors
+    /// [`ErrorKind::LinkError`] for an import of a module name nobody
+    /// registered in this session.
+    fn providers(&self, core: &wasmtime::Module) -> Result<Vec<(&str, &Entry)>, RemoteError> {
         let mut providers: Vec<(&str, &Entry)> = Vec::new();
         for import in core.imports() {
             if is_wasi_module(import.module()) {
                 continue;
             }
-            let Some(provider) = self.registry.get(import.module()) else {
+            let Some((as_name, provider)) = self.registry.get_key_value(import.module()) else {
                 return Err(RemoteError::new(
                     ErrorKind::LinkError,
                     format!(
@@ -134,45 +126,11 @@ impl Namespace {
                     ),
                 ));
             };
-            if !providers.iter().any(|(m, _)| *m == import.module()) {
-                providers.push((import.module(), &self.instances[provider]));
+            if !providers.iter().any(|(m, _)| m == as_name) {
+                providers.push((as_name, &self.instances[provider]));
             }
         }
-        let group = match providers.first() {
-            Some((_, first)) => {
-                if providers.iter().any(|(_, e)| !e.group.same(&first.group)) {
-                    return Err(RemoteError::new(
-                        ErrorKind::Unsupported,
-                        "the module imports from registered instances that live in \
-                         different stores; import from one linked family at a time",
-                    ));
-                }
-                first.group.clone()
-            }
-            None => return instantiate_alone(&self.runtime, module).await,
-        };
-        let budget = start_budget(&self.runtime);
-        let mut store = group.lock().await;
-        store.data_mut().count_instance()?;
-        let fuel = arm(&mut store, budget)?;
-        let internal = |e: wasmtime::Error| RemoteError::new(ErrorKind::Internal, format!("{e:#}"));
-        // WASI's functions, then the registered instances.
-        let mut linker = self.runtime.linkers().core.clone();
-        for (as_name, entry) in &providers {
-            let Live::Core(instance) = entry.live else {
-                return Err(RemoteError::new(
-                    ErrorKind::Unsupported,
-                    format!("`{as_name}` is a component; core modules cannot import from it"),
-                ));
-            };
-            linker
-                .instance(&mut *store, as_name, instance)
-                .map_err(internal)?;
-        }
-        let instance = linker.instantiate_async(&mut *store, core).await;
-        let (live, fuel_used) = settle(&mut store, fuel, budget, instance.map(Live::Core))?;
-        drop(store);
-        Ok(Entry::new(group, live, module, fuel_used))
+        Ok(providers)
     }
 
     /// Instantiate `name` afresh from its compiled code in a new store: its
@@ -192,7 +150,7 @@ impl Namespace {
                 ),
             ));
         }
-        let fresh = instantiate_alone(&self.runtime, module).await?;
+        let fresh = instantiate::alone(&self.runtime, module).await?;
         tracing::debug!(instance = name, "reset");
         let registered = self.registrations(name);
         let info = fresh.describe(name, registered).await;
@@ -203,10 +161,9 @@ impl Namespace {
     /// Make `name`'s exports importable under module name `as_name`.
     ///
     /// # Errors
-    /// Unknown instance, a bad name, or a component (only core instances
-    /// are imported from).
+    /// Unknown instance, too many registrations, or a component (only core
+    /// instances are imported from).
     pub fn register(&mut self, name: &str, as_name: &str) -> Result<(), RemoteError> {
-        check_name(as_name)?;
         if let Live::Component(_) = self.get(name)?.live {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
@@ -256,74 +213,4 @@ impl Namespace {
             .map(|(as_name, _)| as_name.clone())
             .collect()
     }
-}
-
-/// Instantiate import-free code in a fresh store of its own, under the
-/// runtime's default fuel and deadline (a start function runs guest code).
-async fn instantiate_alone(
-    runtime: &Runtime,
-    module: Arc<CachedModule>,
-) -> Result<Entry, RemoteError> {
-    let group = StoreGroup::new(runtime);
-    let budget = start_budget(runtime);
-    let mut store = group.lock().await;
-    store.data_mut().count_instance()?;
-    let fuel = arm(&mut store, budget)?;
-    let live = match &module.code {
-        Code::Core { pre: Some(pre), .. } => {
-            pre.instantiate_async(&mut *store).await.map(Live::Core)
-        }
-        Code::Component(ComponentCode { pre: Some(pre), .. }) => pre
-            .instantiate_async(&mut *store)
-            .await
-            .map(Live::Component),
-        _ => {
-            return Err(RemoteError::new(
-                ErrorKind::Internal,
-                "instantiating code that has imports without a linker",
-            ));
-        }
-    };
-    let (live, fuel_used) = settle(&mut store, fuel, budget, live)?;
-    drop(store);
-    Ok(Entry::new(group, live, module, fuel_used))
-}
-
-/// What an instantiation may spend: the runtime's default fuel and deadline
-/// (neither in unrestricted mode).
-fn start_budget(runtime: &Runtime) -> Budget {
-    let limits = runtime.limits();
-    let sandboxed = runtime.sandboxed_mode();
-    Budget {
-        fuel: sandboxed.then_some(limits.fuel),
-        deadline_ms: sandboxed.then_some(limits.deadline_ms),
-    }
-}
-
-/// The instance an instantiation made and the fuel its start function used,
-/// or why it failed.
-fn settle(
-    store: &mut Store<StoreData>,
-    fuel: Option<u64>,
-    budget: Budget,
-    outcome: wasmtime::Result<Live>,
-) -> Result<(Live, u64), RemoteError> {
-    let fuel_used = spent(&*store, fuel);
-    match outcome {
-        Ok(live) => Ok((live, fuel_used)),
-        Err(e) => {
-            let refusal = store.data_mut().take_refusal();
-            Err(guest_error(e, budget, refusal))
-        }
-    }
-}
-
-fn check_name(name: &str) -> Result<(), RemoteError> {
-    if name.is_empty() || name.len() > MAX_NAME {
-        return Err(RemoteError::new(
-            ErrorKind::BadRequest,
-            format!("a name must have 1 to {MAX_NAME} bytes"),
-        ));
-    }
-    Ok(())
 }

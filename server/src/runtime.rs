@@ -1,13 +1,15 @@
 //! One wasmtime [`Engine`] per mode, with everything built once for it: the
-//! epoch ticker that enforces deadlines, the WASI linkers and the cache of
-//! compiled modules.
+//! epoch ticker that enforces deadlines, the WASI linkers, the cache of
+//! compiled modules and the settings of its stores.
 //!
 //! Every wasmtime object made from this engine stays with this `Runtime`;
 //! nothing crosses to another engine.
 
-use crate::cache::ModuleCache;
+use crate::cache::{CacheStats, ModuleCache};
 use crate::config::LimitConfig;
-use crate::wasi::{Linkers, WasiGrant};
+use crate::linker::Linkers;
+use crate::store::{Budget, StoreGroup, StoreSettings};
+use crate::wasi::WasiGrant;
 use sandcall_protocol::{Limits, Mode};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,16 +41,15 @@ pub const FEATURES: &[&str] = &[
 /// The wasmtime version the server is built against (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// An engine for one mode, with its epoch ticker, its WASI linkers and its
-/// module cache.
+/// An engine for one mode, with its epoch ticker, its WASI linkers, its
+/// module cache and the settings of its stores.
 pub struct Runtime {
     engine: Engine,
     cache: Arc<ModuleCache>,
     linkers: Arc<Linkers>,
     limits: LimitConfig,
     mode: Mode,
-    grant: WasiGrant,
-    stopping: CancellationToken,
+    stores: StoreSettings,
 }
 
 impl Runtime {
@@ -94,19 +95,28 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine)?;
         let linkers = Arc::new(Linkers::new(&engine)?);
+        let sandboxed = mode == Mode::Sandboxed;
+        // Unrestricted stores cap nothing beyond wasm's own limits.
+        let capped = |n: u64| sandboxed.then(|| usize::try_from(n).ok()).flatten();
+        let stores = StoreSettings {
+            memory_bytes: capped(limits.memory_bytes),
+            table_elements: capped(limits.table_elements),
+            instances: limits.instances as usize,
+            grant,
+            stopping: CancellationToken::new(),
+        };
         Ok(Arc::new(Runtime {
             cache: Arc::new(ModuleCache::new(
                 engine.clone(),
                 linkers.clone(),
                 limits.cached_modules,
-                (mode == Mode::Sandboxed).then_some(limits.module_functions),
+                sandboxed.then_some(limits.module_functions),
             )),
             linkers,
             engine,
             limits,
             mode,
-            grant,
-            stopping: CancellationToken::new(),
+            stores,
         }))
     }
 
@@ -114,12 +124,22 @@ impl Runtime {
     /// server is shutting down, and unrestricted calls have no deadline to
     /// wait for.
     pub fn stop_guests(&self) {
-        self.stopping.cancel();
+        self.stores.stopping.cancel();
     }
 
-    /// The engine every module and store of this runtime belongs to.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// A fresh store of this engine, with this mode's limits and WASI grant.
+    pub fn new_store(&self) -> StoreGroup {
+        StoreGroup::new(&self.engine, &self.stores)
+    }
+
+    /// What instantiation may spend (a start function runs guest code): the
+    /// default fuel and deadline, neither in unrestricted mode.
+    pub fn start_budget(&self) -> Budget {
+        let sandboxed = self.sandboxed_mode();
+        Budget {
+            fuel: sandboxed.then_some(self.limits.fuel),
+            deadline_ms: sandboxed.then_some(self.limits.deadline_ms),
+        }
     }
 
     /// The compiled-module cache of this engine.
@@ -130,11 +150,6 @@ impl Runtime {
     /// The WASI linkers of this engine.
     pub fn linkers(&self) -> &Linkers {
         &self.linkers
-    }
-
-    /// The WASI linkers, shared.
-    pub fn linkers_arc(&self) -> Arc<Linkers> {
-        self.linkers.clone()
     }
 
     /// The limits configured (unrestricted mode ignores fuel, memory, table
@@ -155,12 +170,7 @@ impl Runtime {
 
     /// What WASI grants this runtime's guests.
     pub fn grant(&self) -> &WasiGrant {
-        &self.grant
-    }
-
-    /// Cancelled by [`Runtime::stop_guests`].
-    pub fn stopping(&self) -> &CancellationToken {
-        &self.stopping
+        &self.stores.grant
     }
 
     /// The limits in force in this mode, as reported to clients.
@@ -217,5 +227,17 @@ impl Runtimes {
         if let Some(unrestricted) = &self.unrestricted {
             unrestricted.stop_guests();
         }
+    }
+
+    /// What the module caches of both runtimes have done, summed.
+    pub fn cache_stats(&self) -> CacheStats {
+        let mut stats = self.sandboxed.cache.stats();
+        if let Some(unrestricted) = &self.unrestricted {
+            let more = unrestricted.cache.stats();
+            stats.hits += more.hits;
+            stats.misses += more.misses;
+            stats.cached += more.cached;
+        }
+        stats
     }
 }

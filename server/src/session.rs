@@ -1,12 +1,16 @@
-//! The commands: one connection's requests applied to its namespace.
+//! The commands: one connection's requests, checked against the limits in
+//! one place, then applied to its namespace.
 
-use crate::errors::Budget;
 use crate::namespace::Namespace;
 use crate::runtime::{FEATURES, Runtime, WASMTIME_VERSION};
+use crate::store::Budget;
 use sandcall_protocol::{
     ErrorKind, Eval, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
 };
 use std::sync::Arc;
+
+/// Longest instance or registration name accepted.
+const MAX_NAME: usize = 1024;
 
 /// A client's session: its mode and its namespace.
 pub struct Session {
@@ -36,12 +40,14 @@ impl Session {
         }
     }
 
-    /// Apply one request. Guest code runs as an async call that yields to
-    /// the scheduler regularly; compiling runs on the blocking pool.
+    /// Check one request and apply it. Guest code runs as an async call
+    /// that yields to the scheduler regularly; compiling runs on the
+    /// blocking pool.
     ///
     /// # Errors
     /// Whatever the request fails with, as a protocol error.
     pub async fn handle(&mut self, request: Request) -> Result<Response, RemoteError> {
+        self.check(&request)?;
         let ns = &mut self.namespace;
         match request {
             Request::Info => Ok(Response::Info(self.info())),
@@ -73,19 +79,11 @@ impl Session {
                 .set_global(&name, &global, &value)
                 .await
                 .map(|()| Response::GlobalSet),
-            Request::ReadMemory(r) => {
-                let most = ns.runtime().limits().frame_bytes.saturating_sub(64);
-                if r.len > most {
-                    return Err(RemoteError::new(
-                        ErrorKind::ResourceLimit,
-                        format!("cannot read {} bytes at once: a frame holds {most}", r.len),
-                    ));
-                }
-                ns.get(&r.name)?
-                    .read_memory(&r.name, r.memory.as_deref(), r.offset, r.len)
-                    .await
-                    .map(Response::Memory)
-            }
+            Request::ReadMemory(r) => ns
+                .get(&r.name)?
+                .read_memory(&r.name, r.memory.as_deref(), r.offset, r.len)
+                .await
+                .map(Response::Memory),
             Request::WriteMemory(w) => ns
                 .get(&w.name)?
                 .write_memory(&w.name, w.memory.as_deref(), w.offset, &w.bytes)
@@ -96,21 +94,50 @@ impl Session {
             }
             Request::Reset { name } => ns.reset(&name).await.map(Response::Reset),
             Request::Validate { module } => {
-                let limit = ns.runtime().limits().module_bytes;
-                if module.len() as u64 > limit {
-                    return Err(RemoteError::new(
-                        ErrorKind::ResourceLimit,
-                        format!(
-                            "module of {} bytes exceeds the limit of {limit} bytes",
-                            module.len()
-                        ),
-                    ));
-                }
                 let compiled = ns.runtime().cache().module(module).await?;
                 Ok(Response::Valid {
                     module_hash: compiled.hash.clone(),
                 })
             }
+        }
+    }
+
+    /// Refuse what the limits forbid before anything is looked up, compiled
+    /// or run: module sizes, names, and reads larger than a frame. A call's
+    /// fuel and deadline are checked by [`Session::budget`].
+    fn check(&self, request: &Request) -> Result<(), RemoteError> {
+        let limits = self.namespace.runtime().limits();
+        let module_size = |module: &[u8]| {
+            if module.len() as u64 > limits.module_bytes {
+                return Err(RemoteError::new(
+                    ErrorKind::ResourceLimit,
+                    format!(
+                        "module of {} bytes exceeds the limit of {} bytes",
+                        module.len(),
+                        limits.module_bytes
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        match request {
+            Request::Execute(x) => {
+                check_name(&x.name)?;
+                module_size(&x.module)
+            }
+            Request::Validate { module } => module_size(module),
+            Request::Register { as_name, .. } => check_name(as_name),
+            Request::ReadMemory(r) => {
+                let most = limits.frame_bytes.saturating_sub(64);
+                if r.len > most {
+                    return Err(RemoteError::new(
+                        ErrorKind::ResourceLimit,
+                        format!("cannot read {} bytes at once: a frame holds {most}", r.len),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -163,4 +190,14 @@ impl Session {
             deadline_ms: Some(deadline_ms),
         })
     }
+}
+
+fn check_name(name: &str) -> Result<(), RemoteError> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!("a name must have 1 to {MAX_NAME} bytes"),
+        ));
+    }
+    Ok(())
 }

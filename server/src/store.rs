@@ -1,21 +1,55 @@
-//! A store group: one wasmtime [`Store`] with its limits in its data.
+//! A store group: one wasmtime [`Store`] with its limits in its data, and
+//! the budget that guest code runs under in it.
 //!
 //! Each uploaded instance gets a fresh store, except one that imports a
 //! registered instance: it must live in that instance's store, because wasm
 //! exports (a memory, a table) are shared live objects and wasmtime objects
 //! never cross stores. A group is freed when its last instance is dropped.
 
-use crate::config::LimitConfig;
-use crate::errors::Budget;
-use crate::runtime::Runtime;
+use crate::limiter::Limiter;
 use crate::wasi::WasiGrant;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
-use wasmtime::{AsContext, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{AsContext, Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{WasiCtxView, WasiView};
+
+/// What guest code may spend: the fuel and wall-clock deadline of one call
+/// or instantiation.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Fuel given (`None`: not metered).
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline in ms (`None`: none, only in unrestricted mode).
+    pub deadline_ms: Option<u64>,
+}
+
+/// Why the store stopped its guest at an epoch tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The call ran past its deadline.
+    Deadline,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// What every store of a runtime is made with; built once per runtime.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    /// Bytes one linear memory may grow to (`None`: wasm's own limit).
+    pub memory_bytes: Option<usize>,
+    /// Elements one table may grow to (`None`: wasm's own limit).
+    pub table_elements: Option<usize>,
+    /// Instances one store may ever create.
+    pub instances: usize,
+    /// What WASI grants the store's guests.
+    pub grant: WasiGrant,
+    /// Cancelled when the server shuts down: running guests stop.
+    pub stopping: CancellationToken,
+}
 
 /// What every store carries: its resource limiter, its deadline and, once a
 /// guest uses WASI, its WASI context.
@@ -24,22 +58,17 @@ pub struct StoreData {
     /// What WASI grants here, and the context built from it on first use.
     grant: WasiGrant,
     wasi: Option<WasiP1Ctx>,
-    /// Cancelled when the server shuts down: running guests stop.
     stopping: CancellationToken,
     /// When the call under way must stop.
     deadline: Option<Instant>,
+    /// Why the guest under way was stopped, if it was.
+    stopped: Option<Stop>,
     /// Instances ever created in this store. Wasmtime frees none of them
     /// before the store itself, so this is what the instance cap must count.
     created: usize,
 }
 
 impl StoreData {
-    /// Give the next call (or instantiation) `ms` milliseconds of wall
-    /// clock, or no deadline.
-    pub fn start_deadline(&mut self, ms: Option<u64>) {
-        self.deadline = ms.and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
-    }
-
     /// The store's WASI context, built from its grant on first use.
     pub fn wasi(&mut self) -> &mut WasiP1Ctx {
         let grant = &self.grant;
@@ -52,7 +81,7 @@ impl StoreData {
     /// [`ErrorKind::ResourceLimit`] when the store already holds as many
     /// instances as one store may (the connection's instance limit).
     pub fn count_instance(&mut self) -> Result<(), RemoteError> {
-        if self.created >= self.limiter.instances {
+        if self.created >= self.limiter.instances() {
             return Err(RemoteError::new(
                 ErrorKind::ResourceLimit,
                 format!(
@@ -69,12 +98,28 @@ impl StoreData {
     /// Bytes of linear memory the store's instances hold (all memories,
     /// exported or not), as the limiter saw them grow.
     pub fn memory_bytes(&self) -> u64 {
-        self.limiter.memory_total as u64
+        self.limiter.memory_total() as u64
+    }
+
+    /// Whether a limit was refused since the last [`StoreData::take_refusal`].
+    pub fn has_refusal(&self) -> bool {
+        self.limiter.has_refusal()
     }
 
     /// Take the message of the last limit that was refused, if any.
     pub fn take_refusal(&mut self) -> Option<String> {
-        self.limiter.refused.take()
+        self.limiter.take_refusal()
+    }
+
+    /// Take the reason the guest was stopped at an epoch tick, if it was.
+    pub fn take_stop(&mut self) -> Option<Stop> {
+        self.stopped.take()
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.wasi().ctx()
     }
 }
 
@@ -90,7 +135,11 @@ pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<Option<u64>, 
             .set_fuel(fuel)
             .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
     }
-    store.data_mut().start_deadline(budget.deadline_ms);
+    let data = store.data_mut();
+    data.deadline = budget
+        .deadline_ms
+        .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
+    data.stopped = None;
     store.set_epoch_deadline(1);
     Ok(budget.fuel)
 }
@@ -103,70 +152,6 @@ pub fn spent(store: &impl AsContext, given: Option<u64>) -> u64 {
     }
 }
 
-/// Caps memory and table growth and remembers what it refused, so that the
-/// server can tell "limit reached" apart from other instantiation failures.
-struct Limiter {
-    memory_bytes: Option<usize>,
-    table_elements: Option<usize>,
-    instances: usize,
-    refused: Option<String>,
-    /// Sum of every memory's size, from the growths this limiter allowed.
-    memory_total: usize,
-}
-
-impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        match self.memory_bytes {
-            Some(max) if desired > max => {
-                self.refused = Some(format!(
-                    "memory may not grow from {current} to {desired} bytes: the limit is {max} bytes"
-                ));
-                Ok(false)
-            }
-            _ => {
-                self.memory_total = self
-                    .memory_total
-                    .saturating_add(desired.saturating_sub(current));
-                Ok(true)
-            }
-        }
-    }
-
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        match self.table_elements {
-            Some(max) if desired > max => {
-                self.refused = Some(format!(
-                    "table may not grow from {current} to {desired} elements: the limit is {max}"
-                ));
-                Ok(false)
-            }
-            _ => Ok(true),
-        }
-    }
-
-    fn instances(&self) -> usize {
-        self.instances
-    }
-
-    fn memories(&self) -> usize {
-        self.instances.saturating_mul(4)
-    }
-
-    fn tables(&self) -> usize {
-        self.instances.saturating_mul(4)
-    }
-}
-
 /// A shared handle on a store. Calls lock it; one connection's requests run
 /// one at a time, so the lock is never contended in practice. It is an async
 /// lock because guest calls are awaited while holding it.
@@ -174,43 +159,41 @@ impl ResourceLimiter for Limiter {
 pub struct StoreGroup(Arc<Mutex<Store<StoreData>>>);
 
 impl StoreGroup {
-    /// A fresh store with the runtime's limits, trapping at the epoch deadline.
-    pub fn new(runtime: &Runtime) -> StoreGroup {
-        let limits: &LimitConfig = runtime.limits();
-        // Unrestricted stores cap nothing beyond wasm's own limits.
-        let capped = |n: u64| {
-            runtime
-                .sandboxed_mode()
-                .then(|| usize::try_from(n).ok())
-                .flatten()
-        };
+    /// A fresh store of `engine` made with `settings`, stopping its guest at
+    /// the first epoch tick past the deadline or after shutdown.
+    pub fn new(engine: &Engine, settings: &StoreSettings) -> StoreGroup {
         let data = StoreData {
-            grant: runtime.grant().clone(),
+            limiter: Limiter::new(
+                settings.memory_bytes,
+                settings.table_elements,
+                settings.instances,
+            ),
+            grant: settings.grant.clone(),
             wasi: None,
-            stopping: runtime.stopping().clone(),
-            limiter: Limiter {
-                memory_bytes: capped(limits.memory_bytes),
-                table_elements: capped(limits.table_elements),
-                instances: limits.instances as usize,
-                refused: None,
-                memory_total: 0,
-            },
-            created: 0,
+            stopping: settings.stopping.clone(),
             deadline: None,
+            stopped: None,
+            created: 0,
         };
-        let mut store = Store::new(runtime.engine(), data);
+        let mut store = Store::new(engine, data);
         store.limiter(|data| &mut data.limiter);
         // Every epoch tick: stop the guest if its call is past its deadline
-        // or the server is stopping, else yield to tokio. `yield_now` lets
-        // the runtime poll its sockets before the guest resumes, so other
-        // clients are answered between slices even on a single worker thread.
-        store.epoch_deadline_callback(|ctx| {
-            let data = ctx.data();
-            let late = data.deadline.is_some_and(|d| Instant::now() >= d);
-            Ok(if late || data.stopping.is_cancelled() {
-                UpdateDeadline::Interrupt
+        // or the server is stopping (noting which), else yield to tokio.
+        // `yield_now` lets the runtime poll its sockets before the guest
+        // resumes, so other clients are answered between slices even on a
+        // single worker thread.
+        store.epoch_deadline_callback(|mut ctx| {
+            let data = ctx.data_mut();
+            data.stopped = if data.deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Stop::Deadline)
+            } else if data.stopping.is_cancelled() {
+                Some(Stop::Shutdown)
             } else {
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+                None
+            };
+            Ok(match data.stopped {
+                Some(_) => UpdateDeadline::Interrupt,
+                None => UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())),
             })
         });
         StoreGroup(Arc::new(Mutex::new(store)))

@@ -1,4 +1,4 @@
-//! WASI for guests that import it, and what each mode grants through it.
+//! What WASI grants the guests of each mode.
 //!
 //! Sandboxed guests get WASI with nothing behind it: no preopened directory,
 //! no environment, no arguments, an empty stdin and discarded stdout and
@@ -9,11 +9,9 @@
 //! A store builds its WASI context the first time a guest calls into WASI,
 //! so guests that never import it pay nothing.
 
-use crate::store::StoreData;
 use std::path::PathBuf;
-use wasmtime::Engine;
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// The core-module namespace of WASI preview 1 imports.
 pub const PREVIEW1: &str = "wasi_snapshot_preview1";
@@ -39,33 +37,6 @@ impl WasiGrant {
             }
         }
         builder.build_p1()
-    }
-}
-
-impl WasiView for StoreData {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        self.wasi().ctx()
-    }
-}
-
-/// The linkers every instantiation starts from: WASI preview 1 for core
-/// modules, WASI 0.2 for components. Built once per engine.
-pub struct Linkers {
-    pub core: wasmtime::Linker<StoreData>,
-    pub component: wasmtime::component::Linker<StoreData>,
-}
-
-impl Linkers {
-    /// Both linkers for `engine`.
-    ///
-    /// # Errors
-    /// When wasmtime-wasi cannot define its functions (a name clash: a bug).
-    pub fn new(engine: &Engine) -> wasmtime::Result<Linkers> {
-        let mut core = wasmtime::Linker::new(engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut core, StoreData::wasi)?;
-        let mut component = wasmtime::component::Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut component)?;
-        Ok(Linkers { core, component })
     }
 }
 

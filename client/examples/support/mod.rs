@@ -22,6 +22,9 @@ impl Target {
                 addr,
             },
             None => {
+                // This example's process is the server's too: tune its
+                // allocator as the `sandcall-server` binary does.
+                sandcall_server::tune_allocator();
                 let server = EmbeddedServer::start(ServerConfig::default()).await?;
                 Target {
                     addr: server.addr().to_string(),

@@ -87,7 +87,7 @@ async fn namespace_lists_wit_signatures_and_interface_functions() {
         .find(|e| e.name == "sandcall:values/text@0.1.0#upper")
         .expect("interface functions are named interface#function");
     assert!(
-        matches!(&upper.kind, ExportKind::Function(f) if f.to_string() == "func(s: string) -> string")
+        matches!(&upper.kind, ExportKind::ComponentFunc(f) if f.to_string() == "func(s: string) -> string")
     );
     let answer = conn
         .eval(

@@ -1,15 +1,11 @@
-//! The client's integration tests, in one binary: each starts a real server
-//! on 127.0.0.1:0 and talks to it over TCP with the real client (or runs the
-//! `sandcall` executable). One binary links once and compiles the generic
-//! code the tests share once, instead of once per file.
+//! The client library's integration tests, in one binary: each starts a
+//! real server on 127.0.0.1:0 and talks to it over TCP with the real
+//! client. One binary links once and compiles the generic code the tests
+//! share once, instead of once per file.
 
-mod cli;
 mod common;
 mod component_limits;
 mod components;
-mod corpus;
 mod limits;
-mod modes;
 mod requests;
 mod sorts;
-mod wast;

@@ -45,7 +45,9 @@ async fn wat_and_binary_uploads_run_the_same_code() {
         assert_eq!(sum, vec![Value::I32(42)]);
     }
     let add = text.exports.iter().find(|e| e.name == "add").unwrap();
-    assert!(matches!(&add.kind, ExportKind::Func(ty) if ty.params == [ValType::I32, ValType::I32]));
+    assert!(
+        matches!(&add.kind, ExportKind::CoreFunc(ty) if ty.params == [ValType::I32, ValType::I32])
+    );
 }
 
 #[tokio::test]
@@ -431,16 +433,31 @@ async fn a_trapping_start_function_fails_the_upload() {
 }
 
 #[tokio::test]
-async fn same_bytes_share_one_compiled_module() {
+async fn the_same_bytes_from_another_connection_are_a_cache_hit() {
     let server = server().await;
     let mut a = connect(&server).await;
     let mut b = connect(&server).await;
+    let before = server.cache_stats();
     let first = a.execute("x", TOOLS).await.unwrap();
+    let compiled = server.cache_stats();
+    assert_eq!(
+        compiled.misses,
+        before.misses + 1,
+        "the first upload compiles"
+    );
+    assert_eq!(compiled.hits, before.hits, "{compiled:?}");
     let second = b.execute("y", TOOLS).await.unwrap();
+    let shared = server.cache_stats();
+    assert_eq!(shared.hits, compiled.hits + 1, "the second upload is a hit");
+    assert_eq!(shared.misses, compiled.misses, "and compiles nothing");
+    assert_eq!(shared.cached, compiled.cached, "{shared:?}");
     assert_eq!(first.module_hash, second.module_hash);
     // Separate instances: state is not shared.
     a.eval("x", "bump", &[]).await.unwrap();
     assert_eq!(b.get_global("y", "counter").await.unwrap(), Value::I32(10));
+    // Other bytes (the same module as a binary) are a miss.
+    a.validate(wat::parse_str(TOOLS).unwrap()).await.unwrap();
+    assert_eq!(server.cache_stats().misses, shared.misses + 1);
 }
 
 #[tokio::test]

@@ -2,22 +2,8 @@
 //! the guest uses, against the standard library's sort on the input shapes
 //! that break naive implementations.
 
-#[path = "../../../guest-sort/src/algorithms.rs"]
-mod sorts;
-
-use self::sorts::{bubble_sort, quick_sort};
-
-/// Deterministic pseudo-random values (xorshift64), so failures reproduce.
-fn random(len: usize, mut state: u64) -> Vec<i32> {
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 32) as i32
-        })
-        .collect()
-}
+use sandcall_guests::native::{bubble_sort, quick_sort};
+use sandcall_guests::random_ints as random;
 
 /// Every shape of `len` elements the tests sort, by name.
 fn shapes(len: usize) -> Vec<(&'static str, Vec<i32>)> {

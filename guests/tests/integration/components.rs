@@ -3,6 +3,7 @@
 //! and the values guest echoes, keeps state, traps, spins and grows as its WIT
 //! documents.
 
+use sandcall_guests::random_ints as random;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Instance, Linker, Val};
@@ -21,18 +22,6 @@ fn instantiate(engine: &Engine, bytes: &[u8], max_memory: usize) -> (Store<Store
         .instantiate(&mut store, &component)
         .expect("instantiates");
     (store, instance)
-}
-
-/// Deterministic pseudo-random `i32`s (xorshift64), so failures reproduce.
-fn random(len: usize, mut state: u64) -> Vec<i32> {
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 32) as i32
-        })
-        .collect()
 }
 
 /// Calls the sort export `name` on `data` and checks it against the standard

@@ -17,7 +17,7 @@ pub async fn sort(conn: &mut Connection, export: &str, data: &[i32]) -> Vec<i32>
 
 /// A deterministic pseudo-random list, so failures reproduce.
 pub fn random(n: usize, seed: u32) -> Vec<i32> {
-    sandcall::compare::random_ints(n, u64::from(seed))
+    sandcall_guests::random_ints(n, u64::from(seed))
 }
 
 pub fn sorted(data: &[i32]) -> Vec<i32> {

@@ -7,21 +7,12 @@
 
 use crate::corpus::bystander::{Bystander, Seen};
 use crate::corpus::{self, Attack, Outcome, Settings, Verdict};
-use crate::{ClientError, ConnectOptions, Connection, Mode, Value, native};
+use sandcall::text::thousands;
+use sandcall::{ClientError, ConnectOptions, Connection, Mode, Value};
+use sandcall_guests::native;
+use sandcall_guests::random_ints;
 use std::io::Write;
 use std::time::{Duration, Instant};
-
-/// (export, N, calls): bubble sort is quadratic, so it gets small lists.
-pub const SORTS: &[(&str, usize, usize)] = &[
-    ("bubble-sort", 1_000, 15),
-    ("bubble-sort", 5_000, 5),
-    ("quick-sort", 10_000, 15),
-    ("quick-sort", 100_000, 9),
-    ("quick-sort", 1_000_000, 5),
-    ("sort-unstable", 10_000, 15),
-    ("sort-unstable", 100_000, 9),
-    ("sort-unstable", 1_000_000, 5),
-];
 
 /// One sort workload's medians.
 #[derive(Clone, Debug)]
@@ -227,7 +218,7 @@ pub fn format_row(row: &SortRow) -> String {
     format!(
         "| {} | {} | {} | {} | {} | {} | {} |",
         row.export,
-        corpus::thousands(row.n as u64),
+        thousands(row.n as u64),
         cell(row.sandboxed),
         cell(row.unrestricted),
         ms(row.native),
@@ -238,19 +229,4 @@ pub fn format_row(row: &SortRow) -> String {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
-/// `n` deterministic pseudo-random ints over the whole i32 range from
-/// `seed` (xorshift: no dependency needed). The demo, `compare`, the
-/// benchmarks and the tests all sort these lists.
-pub fn random_ints(n: usize, seed: u64) -> Vec<i32> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as i32
-        })
-        .collect()
 }

@@ -35,7 +35,7 @@ const ADD: &str = r#"(module
 
 #[test]
 fn the_seminar_script_runs_end_to_end() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seminar.sandcall");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/examples/seminar.sandcall");
     let out = sandcall(&["--embedded", "run", script.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
@@ -155,11 +155,16 @@ fn help_explains_the_commands() {
 
 #[test]
 fn an_unreachable_server_is_a_clear_error() {
-    // Port 9 (discard) on loopback: nothing listens there in these sandboxes.
-    let out = sandcall(&["--server", "127.0.0.1:9", "info"]);
+    // A port the system just handed out and this test closed again:
+    // nothing listens there (no fixed port is assumed to be free).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .to_string();
+    let out = sandcall(&["--server", &addr, "info"]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).starts_with("error: connection: cannot connect to 127.0.0.1:9"),
+        text(&out.stderr).starts_with(&format!("error: connection: cannot connect to {addr}")),
         "{}",
         text(&out.stderr)
     );
@@ -267,7 +272,7 @@ fn compare_prints_both_tables_with_every_attack_as_expected() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("| attack | what it does | sandboxed | unrestricted |"));
-    for attack in sandcall::corpus::Attack::ALL {
+    for attack in sandcall_cli::corpus::Attack::ALL {
         assert!(
             stdout.contains(&format!("| {} |", attack.name())),
             "{stdout}"

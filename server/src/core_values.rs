@@ -1,5 +1,5 @@
-//! Between protocol values and types and wasmtime's, checking every argument
-//! against the function's signature.
+//! Core wasm values: protocol [`Value`]s and types ↔ wasmtime's, checking
+//! every argument against the function's signature. Floats keep their bits.
 
 use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value};
 use wasmtime::{AsContext, AsContextMut, ExternRef, HeapType, Val};

@@ -1,5 +1,6 @@
-//! Component values: protocol [`Value`]s ↔ wasmtime's dynamic [`Val`]s,
-//! checked against the function's types. Lists of numbers leave packed.
+//! Component values (the WIT value model): protocol [`Value`]s ↔ wasmtime's
+//! dynamic [`Val`]s, checked against the function's types. Lists of numbers
+//! leave packed.
 
 use crate::wit_types::wit_type;
 use sandcall_protocol::{ErrorKind, NumType, Packed, RemoteError, Value};

@@ -1,28 +1,35 @@
-//! Turning wasmtime errors into protocol errors, by type rather than by text.
+//! How guest code ended: a call's named [`Outcome`], and wasmtime's errors
+//! turned into protocol errors by type rather than by text.
 
-use sandcall_protocol::{ErrorKind, RemoteError};
+use crate::store::{Budget, Stop, StoreData};
+use sandcall_protocol::{ErrorKind, RemoteError, Value};
 use wasmtime::Trap;
 
-/// The budget a call ran under, for error messages.
-#[derive(Clone, Copy, Debug)]
-pub struct Budget {
-    /// Fuel given to the call (`None`: not metered).
-    pub fuel: Option<u64>,
-    /// Wall-clock deadline in ms (`None`: none, only in unrestricted mode).
-    pub deadline_ms: Option<u64>,
+/// How a call ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The guest returned `results`, after `guest_ns` nanoseconds inside the
+    /// call (lowering and lifting included).
+    Returned { results: Vec<Value>, guest_ns: u64 },
+    /// Refused before the guest was entered (an unknown export, bad
+    /// arguments), or the guest returned a result that cannot be sent: the
+    /// instance is as it was.
+    Refused(RemoteError),
+    /// Failed inside the guest: a trap, fuel, deadline, limit or shutdown. A
+    /// component instance cannot be entered again after this.
+    Failed(RemoteError),
 }
 
-/// A module that failed to parse, decode, validate or compile.
-pub fn invalid_module(e: wasmtime::Error) -> RemoteError {
-    RemoteError::new(ErrorKind::InvalidModule, format!("{e:#}"))
-}
-
-/// The error of a failed call or instantiation.
+/// The error of a failed call or instantiation, from what the store saw
+/// during it.
 ///
-/// `refusal` is what the store's limiter refused during it, if anything; it
-/// explains failures that are not traps (an initial memory over the cap).
-/// Other non-trap failures of an instantiation are link errors.
-pub fn guest_error(e: wasmtime::Error, budget: Budget, refusal: Option<String>) -> RemoteError {
+/// What the store's limiter refused, if anything, explains failures that are
+/// not traps (an initial memory over the cap); other non-trap failures of an
+/// instantiation are link errors. An interrupt is a deadline or a shutdown,
+/// as the store noted when it stopped the guest.
+pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) -> RemoteError {
+    let refusal = store.take_refusal();
+    let stop = store.take_stop();
     if let Some(trap) = e.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => RemoteError::new(
@@ -32,15 +39,16 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, refusal: Option<String>) 
                     None => "the guest ran out of fuel".to_string(),
                 },
             ),
-            Trap::Interrupt => RemoteError::new(
-                ErrorKind::DeadlineExceeded,
-                match budget.deadline_ms {
-                    Some(ms) => {
-                        format!("the guest ran past its deadline of {ms} ms and was stopped")
-                    }
-                    None => "the guest was interrupted: the server is shutting down".to_string(),
-                },
-            ),
+            Trap::Interrupt => match (stop, budget.deadline_ms) {
+                (Some(Stop::Shutdown), _) | (_, None) => RemoteError::new(
+                    ErrorKind::ShuttingDown,
+                    "the server is shutting down and stopped the guest before its call ended",
+                ),
+                (_, Some(ms)) => RemoteError::new(
+                    ErrorKind::DeadlineExceeded,
+                    format!("the guest ran past its deadline of {ms} ms and was stopped"),
+                ),
+            },
             other => {
                 let mut error = RemoteError::trap(trap_code(*other), other.to_string());
                 if let Some(refusal) = refusal {
@@ -67,7 +75,7 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, refusal: Option<String>) 
 }
 
 /// A trap's code in snake_case (`IntegerDivisionByZero` → `integer_division_by_zero`).
-pub fn trap_code(trap: Trap) -> String {
+fn trap_code(trap: Trap) -> String {
     let name = format!("{trap:?}");
     let mut code = String::with_capacity(name.len() + 4);
     for (i, c) in name.chars().enumerate() {

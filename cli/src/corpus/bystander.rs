@@ -1,7 +1,7 @@
 //! A second client that keeps making trivial calls while an attack runs, to
 //! show that one hostile guest does not stall everybody else.
 
-use crate::{ClientError, ConnectOptions, Connection, Value};
+use sandcall::{ClientError, ConnectOptions, Connection, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 

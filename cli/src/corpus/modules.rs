@@ -1,6 +1,11 @@
-//! The hostile guests, as WAT source or generated here byte by byte: nothing
-//! prebuilt is checked in. The output bomb is the values component
+//! The hostile guests, as WAT source or generated here with `wasm-encoder`:
+//! nothing prebuilt is checked in. The output bomb is the values component
 //! (`guest-values`, built from Rust source by `sandcall-guests`).
+
+use wasm_encoder::{
+    CodeSection, CustomSection, ExportKind, ExportSection, Function, FunctionSection, Module,
+    Section, TypeSection, ValType,
+};
 
 /// Loops forever: `loop br 0`.
 pub const INFINITE_LOOP: &str = r#"(module
@@ -149,36 +154,36 @@ pub const READ_ENV: &str = r#"(module
 /// however small), not with their size: 16 MiB of one-line functions is
 /// 500,000 of them, while 16 MiB of 64 KiB functions compiles in 0.7 s.
 pub fn compile_bomb(size: usize) -> Vec<u8> {
-    const BODY: usize = 24 + 9;
-    let mut bodies = Vec::new();
-    let mut left = size.saturating_sub(64);
-    while left > 16 {
-        // Each body also costs its length (3 bytes) and its function-section
-        // entry (1 byte): 9 bytes are set aside.
-        let len = left.min(BODY) - 9;
-        bodies.push(len);
-        left -= len + 9;
-    }
-    let mut code = Vec::with_capacity(size);
-    leb(&mut code, bodies.len() as u64);
-    for &len in &bodies {
-        let mut body = vec![1, 1, 0x7f]; // one local group: 1 × i32
-        // local.get 0, i32.const 7, i32.mul, local.set 0: 7 bytes
-        while body.len() + 7 + 3 <= len {
-            body.extend_from_slice(&[0x20, 0, 0x41, 7, 0x6c, 0x21, 0]);
+    // Each function costs its body (at most 24 bytes), the body's length
+    // (1 byte) and its function-section entry (1 byte); 64 bytes are left
+    // for the header, the sections' headers and the padding.
+    const BODY: usize = 24;
+    let count = compile_bomb_functions(size);
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for _ in 0..count {
+        functions.function(0);
+        let mut body = Function::new([(1, ValType::I32)]);
+        // local.get 0, i32.const 7, i32.mul, local.set 0: 7 bytes each.
+        while body.byte_len() + 7 + 3 <= BODY {
+            body.instructions()
+                .local_get(0)
+                .i32_const(7)
+                .i32_mul()
+                .local_set(0);
         }
-        body.extend_from_slice(&[0x20, 0]); // local.get 0
-        body.resize(len - 1, 0x01); // nop padding
-        body.push(0x0b); // end
-        leb(&mut code, body.len() as u64);
-        code.extend_from_slice(&body);
+        body.instructions().local_get(0);
+        while body.byte_len() + 1 < BODY {
+            body.instructions().nop();
+        }
+        body.instructions().end();
+        code.function(&body);
     }
-    let mut module = assemble(
-        &[(1, vec![1, 0x60, 0, 1, 0x7f])], // type 0: [] -> [i32]
-        bodies.len(),
-        &[],
-        code,
-    );
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&code);
+    let mut module = module.finish();
     pad_to(&mut module, size);
     module
 }
@@ -191,100 +196,58 @@ pub fn compile_bomb_functions(size: usize) -> usize {
 /// A module with `count` exported functions `f0`, `f1`, … each returning
 /// its own index.
 pub fn many_exports(count: u32) -> Vec<u8> {
-    let mut exports = Vec::new();
-    leb(&mut exports, u64::from(count));
-    let mut code = Vec::new();
-    leb(&mut code, u64::from(count));
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
     for i in 0..count {
-        let name = format!("f{i}");
-        leb(&mut exports, name.len() as u64);
-        exports.extend_from_slice(name.as_bytes());
-        exports.push(0); // function
-        leb(&mut exports, u64::from(i));
-        let mut body = vec![0]; // no locals
-        body.push(0x41); // i32.const i
-        sleb(&mut body, i64::from(i));
-        body.push(0x0b);
-        leb(&mut code, body.len() as u64);
-        code.extend_from_slice(&body);
+        functions.function(0);
+        exports.export(&format!("f{i}"), ExportKind::Func, i);
+        let mut body = Function::new([]);
+        body.instructions().i32_const(i as i32).end();
+        code.function(&body);
     }
-    assemble(
-        &[(1, vec![1, 0x60, 0, 1, 0x7f])],
-        count as usize,
-        &exports,
-        code,
-    )
-}
-
-/// Header, type section, function section (`functions` × type 0), export
-/// section (when given) and code section.
-fn assemble(types: &[(u8, Vec<u8>)], functions: usize, exports: &[u8], code: Vec<u8>) -> Vec<u8> {
-    let mut module = b"\0asm\x01\0\0\0".to_vec();
-    for (id, body) in types {
-        section(&mut module, *id, body);
-    }
-    let mut funcs = Vec::with_capacity(functions + 5);
-    leb(&mut funcs, functions as u64);
-    funcs.resize(funcs.len() + functions, 0);
-    section(&mut module, 3, &funcs);
-    if !exports.is_empty() {
-        section(&mut module, 7, exports);
-    }
-    section(&mut module, 10, &code);
+    let mut module = Module::new();
     module
+        .section(&types)
+        .section(&functions)
+        .section(&exports)
+        .section(&code);
+    module.finish()
 }
 
-/// Grow `module` to exactly `size` bytes with a custom section.
+/// Grow `module` to exactly `size` bytes with custom sections (nothing
+/// when it is already that large).
 fn pad_to(module: &mut Vec<u8>, size: usize) {
-    let room = size.saturating_sub(module.len());
-    if room < 8 {
-        return;
-    }
-    // id, a 5-byte padded length, then the name "pad" and filler.
-    let payload = room - 6;
-    module.push(0);
-    leb_padded(module, payload as u64);
-    module.push(3);
-    module.extend_from_slice(b"pad");
-    module.resize(size, 0);
-}
-
-fn section(module: &mut Vec<u8>, id: u8, body: &[u8]) {
-    module.push(id);
-    leb(module, body.len() as u64);
-    module.extend_from_slice(body);
-}
-
-fn leb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
+    let mut room = size.saturating_sub(module.len());
+    while room > 0 {
+        // A section of `room` bytes: its id, its size `n` as a LEB128 of
+        // `len` bytes, then `n` bytes (the name "pad" and filler). A room
+        // whose size field would change length has no such `n`; an empty
+        // 3-byte section first then leaves one that has.
+        let fits = (1..=5).find_map(|len| {
+            let n = room.checked_sub(1 + len)?;
+            (n >= 4 && leb_len(n) == len).then_some(n)
+        });
+        let (name, filler) = match fits {
+            Some(n) => ("pad", n - 4),
+            None if room >= 3 => ("", 0),
+            None => return,
+        };
+        let section = CustomSection {
+            name: name.into(),
+            data: vec![0; filler].into(),
+        };
+        let before = module.len();
+        section.append_to(module);
+        room -= module.len() - before;
     }
 }
 
-fn leb_padded(out: &mut Vec<u8>, v: u64) {
-    for i in 0..5 {
-        let byte = ((v >> (7 * i)) & 0x7f) as u8;
-        out.push(if i < 4 { byte | 0x80 } else { byte });
-    }
-}
-
-fn sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
-        if done {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// The bytes an unsigned LEB128 of `n` takes.
+fn leb_len(n: usize) -> usize {
+    (usize::BITS - n.leading_zeros()).div_ceil(7).max(1) as usize
 }
 
 #[cfg(test)]

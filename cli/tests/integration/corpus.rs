@@ -2,11 +2,11 @@
 //! outcome the corpus states for that mode while a second client keeps
 //! calling and getting answers.
 
-use crate::common::server_allowing_unrestricted;
-use sandcall::corpus::bystander::Bystander;
-use sandcall::corpus::modules::SECRET_FILE;
-use sandcall::corpus::{self, Attack, Settings};
+use crate::server_allowing_unrestricted;
 use sandcall::{ConnectOptions, Connection, Mode};
+use sandcall_cli::corpus::bystander::Bystander;
+use sandcall_cli::corpus::modules::SECRET_FILE;
+use sandcall_cli::corpus::{self, Attack, Settings};
 use sandcall_server::LimitConfig;
 use std::path::PathBuf;
 

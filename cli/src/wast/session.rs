@@ -3,8 +3,8 @@
 use super::expect::{show_error, show_expected, show_values, trap_matches};
 use super::plan::{Action, Step, StepKind, Verdict};
 use super::{Report, SPECTEST};
-use crate::connection::Connection;
-use crate::error::ClientError;
+use sandcall::ClientError;
+use sandcall::Connection;
 use sandcall_protocol::{ErrorKind, RemoteError, Value};
 use std::collections::{HashMap, HashSet};
 

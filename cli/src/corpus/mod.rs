@@ -1,7 +1,7 @@
 //! The hostile-guest corpus: what a client could do to a server that runs
 //! its code, each attack with the outcome it must have in each mode.
 //!
-//! [`run`] uploads one attack through an ordinary [`crate::Connection`] and says
+//! [`run`] uploads one attack through an ordinary [`sandcall::Connection`] and says
 //! what happened as a [`Verdict`] plus a line for people. Attacks that would
 //! never end in unrestricted mode run there in a bounded form ([`Settings`])
 //! and say so. `sandcall compare` prints the outcomes side by side; the
@@ -12,7 +12,7 @@ pub mod bystander;
 pub mod modules;
 mod run;
 
-pub use run::{run, secs, size, thousands};
+pub use run::{run, secs, size};
 use sandcall_protocol::Mode;
 use std::time::Duration;
 

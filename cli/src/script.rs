@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Arguments are typed by the export's signature: core values as in
-//! [`crate::text`], component values as WAVE text typed by the function's WIT
-//! signature ([`crate::wave`]), e.g. `eval sorter quick-sort [5, 3, 9, 1]`.
+//! [`sandcall::text`], component values as WAVE text typed by the function's WIT
+//! signature ([`sandcall::wave`]), e.g. `eval sorter quick-sort [5, 3, 9, 1]`.
 //! A function inside an exported interface (`pkg:name/iface#f`) may be called
 //! by its short name `f` when no other export ends in `#f`. `--input FILE`
 //! reads more argument words from a file (path relative to the base folder),
@@ -19,10 +19,11 @@
 //! giant line. Signatures are learned from the server once per instance and
 //! kept until that name is executed, reset, dropped or listed again.
 
-use crate::connection::Connection;
-use crate::error::ClientError;
-use crate::text::{format_results, format_value, parse_value, split_words};
-use crate::wave;
+use crate::words::split_words;
+use sandcall::ClientError;
+use sandcall::Connection;
+use sandcall::text::{format_results, format_value, parse_value};
+use sandcall::wave;
 use sandcall_protocol::{Eval, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -233,7 +234,7 @@ impl Shell {
         }
         let (export, kind) = self.export(name, export).await?;
         let args = match &kind {
-            ExportKind::Func(ty) => {
+            ExportKind::CoreFunc(ty) => {
                 arity(&export, ty.params.len(), ty, texts.len())?;
                 ty.params
                     .iter()
@@ -241,7 +242,7 @@ impl Shell {
                     .map(|(t, text)| parse_value(t, text))
                     .collect::<Result<Vec<_>, _>>()
             }
-            ExportKind::Function(func) => {
+            ExportKind::ComponentFunc(func) => {
                 arity(&export, func.params.len(), func, texts.len())?;
                 wave::parse_args(func, &texts)
             }
@@ -257,7 +258,7 @@ impl Shell {
         };
         let result = self.conn.eval_with(eval).await?;
         match &kind {
-            ExportKind::Function(func) => {
+            ExportKind::ComponentFunc(func) => {
                 wave::format_result(func, &result.results).map_err(|e| CommandError {
                     kind: "protocol".into(),
                     message: format!("the answer to `{export}`: {e}"),

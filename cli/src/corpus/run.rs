@@ -2,7 +2,8 @@
 
 use super::modules::{self, ENV_SIZE, ENV_STRINGS, FILE_BUFFER, SECRET_FILE};
 use super::{Attack, Outcome, Settings, Verdict};
-use crate::{ClientError, Connection, ErrorKind, Eval, Value};
+use sandcall::text::thousands;
+use sandcall::{ClientError, Connection, ErrorKind, Eval, Value};
 use sandcall_protocol::Mode;
 use std::time::{Duration, Instant};
 
@@ -381,17 +382,4 @@ pub fn size(bytes: u64) -> String {
     } else {
         format!("{:.0} MiB", bytes as f64 / f64::from(1 << 20))
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: impl Into<u64>) -> String {
-    let digits = n.into().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sandcall::corpus::{Attack, Settings};
-use sandcall::script::{CommandError, Shell, format_info};
 use sandcall::{ConnectOptions, Connection, Mode};
+use sandcall_cli::corpus::{Attack, Settings};
+use sandcall_cli::script::{CommandError, Shell, format_info};
 use sandcall_server::{EmbeddedServer, ServerConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -160,6 +160,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None
     };
     let embedded = if cli.embedded {
+        // The server runs in this process: tune its allocator as the
+        // `sandcall-server` binary does (process-wide, so only here).
+        sandcall_server::tune_allocator();
         let config = ServerConfig {
             allow_unrestricted: comparing || cli.mode == ModeArg::Unrestricted,
             unrestricted_dir: planted.as_ref().map(|p| p.path.clone()),
@@ -255,7 +258,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare { .. } => unreachable!("handled above"),
         Command::Wast { files } => {
             drop(conn);
-            let total = sandcall::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
+            let total =
+                sandcall_cli::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
             if total.failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -280,13 +284,14 @@ async fn compare(addr: &str, quick: bool) -> anyhow::Result<ExitCode> {
     } else {
         Settings::full()
     };
-    let sorts: Vec<_> = sandcall::compare::SORTS
+    let sorts: Vec<_> = sandcall_guests::SORT_WORKLOADS
         .iter()
         .filter(|(_, n, _)| !quick || *n <= 100_000)
         .copied()
         .collect();
     let mut stdout = std::io::stdout();
-    let (outcomes, _) = sandcall::compare::compare(addr, &settings, &sorts, &mut stdout).await?;
+    let (outcomes, _) =
+        sandcall_cli::compare::compare(addr, &settings, &sorts, &mut stdout).await?;
     let mut code = ExitCode::SUCCESS;
     for (attack, row) in Attack::ALL.iter().zip(&outcomes) {
         for (outcome, mode) in row.iter().zip([Mode::Sandboxed, Mode::Unrestricted]) {
@@ -318,7 +323,7 @@ impl PlantedDir {
         let path = std::env::temp_dir().join(format!("sandcall-compare-{}", std::process::id()));
         std::fs::create_dir_all(&path)?;
         std::fs::write(
-            path.join(sandcall::corpus::modules::SECRET_FILE),
+            path.join(sandcall_cli::corpus::modules::SECRET_FILE),
             "planted by sandcall compare: a file of the server's\n",
         )?;
         Ok(PlantedDir { path })

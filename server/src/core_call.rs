@@ -1,0 +1,54 @@
+//! Calling a core module's exported function: its arguments checked against
+//! its signature, the call itself, and its results converted back.
+
+use crate::core_values::{from_val, func_type, to_val};
+use crate::outcome::{Outcome, guest_error};
+use crate::store::{Budget, StoreData};
+use sandcall_protocol::{ErrorKind, RemoteError, Value};
+use std::time::Instant;
+use wasmtime::{AsContextMut, Func, RootScope, Store, Val};
+
+/// Call `func`, exported as `export`, with `args`. Fuel and deadline are
+/// already set.
+pub async fn call(
+    store: &mut Store<StoreData>,
+    func: Func,
+    export: &str,
+    args: &[Value],
+    budget: Budget,
+) -> Outcome {
+    let ty = func.ty(&*store);
+    if ty.params().len() != args.len() {
+        return Outcome::Refused(RemoteError::new(
+            ErrorKind::BadRequest,
+            format!(
+                "`{export}` takes {} argument(s), {}; got {}",
+                ty.params().len(),
+                func_type(&ty),
+                args.len()
+            ),
+        ));
+    }
+    // Arguments that are references (externrefs) are rooted in this scope
+    // until the call returns.
+    let mut scope = RootScope::new(&mut *store);
+    let mut params = Vec::with_capacity(args.len());
+    for (i, (arg, expected)) in args.iter().zip(ty.params()).enumerate() {
+        let what = || format!("argument {} of `{export}`", i + 1);
+        match to_val(&mut scope, arg, &expected, &what) {
+            Ok(val) => params.push(val),
+            Err(e) => return Outcome::Refused(e),
+        }
+    }
+    let mut results = vec![Val::I32(0); ty.results().len()];
+    let start = Instant::now();
+    let called = func.call_async(&mut scope, &params, &mut results).await;
+    let guest_ns = start.elapsed().as_nanos() as u64;
+    if let Err(e) = called {
+        return Outcome::Failed(guest_error(e, budget, scope.as_context_mut().data_mut()));
+    }
+    match results.iter().map(|v| from_val(&scope, v)).collect() {
+        Ok(results) => Outcome::Returned { results, guest_ns },
+        Err(e) => Outcome::Refused(e),
+    }
+}
