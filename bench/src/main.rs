@@ -17,6 +17,7 @@
 //! - [`results`], [`targets`]: the figures, and the targets judged.
 //! - [`report`], [`rows`], [`plot`]: the table, its rows, the plot.
 //! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.
+//! - [`tls`]: `--tls`, TLS against plaintext.
 
 mod calls;
 mod echo;
@@ -33,6 +34,7 @@ mod rpyc;
 mod sorts;
 mod stats;
 mod targets;
+mod tls;
 
 use anyhow::Context;
 use clap::Parser;
@@ -73,6 +75,10 @@ struct Args {
     /// How long --profile runs.
     #[arg(long, default_value_t = 5)]
     profile_secs: u64,
+    /// Instead of the benchmark: TLS against plaintext (connect, trivial
+    /// eval, a 1,000,000-int sort), as a table on stdout.
+    #[arg(long)]
+    tls: bool,
     /// Internal: run the raw TCP echo server.
     #[arg(long, hide = true)]
     serve_echo: bool,
@@ -102,6 +108,13 @@ async fn main() -> anyhow::Result<()> {
         let server = process::sibling_binary("sandcall-server")?;
         let file = root().join(format!("target/perf-{}.data", what.replace(':', "-")));
         return profile::run(&server, what, args.profile_secs, &file).await;
+    }
+    if args.tls {
+        let server = match &args.server {
+            Some(path) => path.clone(),
+            None => process::sibling_binary("sandcall-server")?,
+        };
+        return tls::run(&server, quick).await;
     }
     let mut meta = machine::meta(quick);
     let server = match &args.server {

@@ -21,9 +21,24 @@ use std::process::ExitCode;
     after_help = "Logs go to stderr; set their level with SANDCALL_LOG (default: warn)."
 )]
 struct Cli {
-    /// Server to talk to.
+    /// Server to talk to: `HOST:PORT` (plaintext) or `sandcalls://HOST:PORT`
+    /// (TLS). A server with tenants needs a token: from the environment
+    /// variable SANDCALL_TOKEN or --token-file (never on the command line,
+    /// where other users see it).
     #[arg(long, default_value = "127.0.0.1:18812", conflicts_with = "embedded")]
     server: String,
+    /// TLS: trust the CA in this PEM file (default: the public web roots).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
+    /// Mutual TLS: this client certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// Mutual TLS: the key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// Read the tenant's token from this file (default: $SANDCALL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<std::path::PathBuf>,
     /// Start a server inside this process (on 127.0.0.1, a free port, default
     /// limits) instead of connecting to one. It offers unrestricted mode
     /// only to `--mode unrestricted` and to `compare`.
@@ -190,11 +205,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         drop(planted);
         return code;
     }
+    let token = match &cli.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("while reading --token-file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("SANDCALL_TOKEN").ok(),
+    };
     let options = ConnectOptions {
         mode: cli.mode.into(),
+        token,
+        ca: cli.ca.clone(),
+        cert: cli.cert.clone(),
+        key: cli.key.clone(),
         ..ConnectOptions::default()
     };
-    let conn = match Connection::connect_with(addr.as_str(), options).await {
+    let conn = match Connection::open(addr.as_str(), options).await {
         Ok(conn) => conn,
         Err(e) => {
             eprintln!("error: {}", CommandError::from(e));

@@ -364,8 +364,12 @@ pub fn format_info(info: &ServerInfo) -> String {
     format!(
         "server: sandcall-server {}\nwasmtime: {}\nprotocol: {}\nmode: {}\n\
          fuel per call: {} (max {})\ndeadline: {} (max {})\n\
-         memory per instance: {} bytes\ntable elements: {}\ninstances per connection: {}\n\
-         module size: {} bytes\nconnections: {}\nframe size: {} bytes\nwasm stack: {} bytes\n\
+         memory per instance: {} bytes\nmemory per connection: {} bytes\n\
+         memory per server: {} bytes\nmemories per module: {}\ntables per module: {}\n\
+         table elements: {}\ninstances per connection: {}\n\
+         module size: {} bytes\nWAT size: {} bytes\noperators per function: {}\n\
+         operators per module: {}\nblocks per function: {}\nblocks per module: {}\nconcurrent compiles: {}\ncompile cache: {} bytes\n\
+         connections: {}\nframe size: {} bytes\nwasm stack: {} bytes\n\
          features: {}",
         info.server_version,
         info.wasmtime_version,
@@ -376,9 +380,20 @@ pub fn format_info(info: &ServerInfo) -> String {
         ms(l.default_deadline_ms),
         ms(l.max_deadline_ms),
         opt(l.memory_bytes),
+        opt(l.connection_memory_bytes),
+        opt(l.server_memory_bytes),
+        opt(l.memories_per_module),
+        opt(l.tables_per_module),
         opt(l.table_elements),
         l.instances_per_connection,
         l.module_bytes,
+        l.wat_bytes,
+        opt(l.operators_per_function),
+        opt(l.operators_per_module),
+        opt(l.blocks_per_function),
+        opt(l.blocks_per_module),
+        l.concurrent_compiles,
+        l.cache_bytes,
         l.connections,
         l.frame_bytes,
         l.wasm_stack_bytes,

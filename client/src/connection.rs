@@ -1,13 +1,16 @@
 //! A connection to a Sandcall server: the handshake, one method per request,
 //! and a lower-level send/recv pair for pipelining.
 
+use crate::address::Address;
 use crate::error::ClientError;
+use crate::tls::{Stream, TlsFiles};
 use futures_util::{SinkExt, StreamExt};
 use sandcall_protocol::{
     CONNECTION_ID, DEFAULT_MAX_FRAME, Eval, EvalResult, Execute, Hello, InstanceInfo, MemoryRead,
     MemoryWrite, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
     Value, Welcome,
 };
+use std::path::PathBuf;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::Framed;
 
@@ -20,6 +23,14 @@ pub struct ConnectOptions {
     pub max_frame: usize,
     /// A name for the server's logs.
     pub client: String,
+    /// The tenant's token, for a server started with `--tenants`.
+    pub token: Option<String>,
+    /// TLS: trust this CA (PEM) instead of the public web roots.
+    pub ca: Option<PathBuf>,
+    /// Mutual TLS: this client certificate (PEM) …
+    pub cert: Option<PathBuf>,
+    /// … and its private key (PEM).
+    pub key: Option<PathBuf>,
 }
 
 impl Default for ConnectOptions {
@@ -28,6 +39,10 @@ impl Default for ConnectOptions {
             mode: Mode::Sandboxed,
             max_frame: DEFAULT_MAX_FRAME,
             client: concat!("sandcall/", env!("CARGO_PKG_VERSION")).to_string(),
+            token: None,
+            ca: None,
+            cert: None,
+            key: None,
         }
     }
 }
@@ -38,7 +53,7 @@ pub type Reply = Result<Response, RemoteError>;
 /// A session with a server. Instances uploaded through it live until dropped
 /// or until the connection closes.
 pub struct Connection {
-    transport: Framed<TcpStream, MessageCodec>,
+    transport: Framed<Box<dyn Stream>, MessageCodec>,
     next_id: u64,
     in_flight: usize,
     info: ServerInfo,
@@ -64,7 +79,24 @@ impl Connection {
     ) -> Result<Self, ClientError> {
         let label = format!("{addr:?}");
         let socket = TcpStream::connect(addr).await;
-        Self::handshake(label, socket, options).await
+        Self::handshake(label, socket, None, options).await
+    }
+
+    /// Connect to `address`: `sandcalls://HOST:PORT` speaks TLS (trusting
+    /// `options.ca`, or the public web roots), `HOST:PORT` or
+    /// `sandcall://HOST:PORT` plaintext.
+    ///
+    /// # Errors
+    /// A bad address, an unreachable server, a failed TLS handshake (with
+    /// the likely cause: no TLS on the server, an untrusted or expired
+    /// certificate, a client certificate required), or a refused hello.
+    pub async fn open(address: &str, options: ConnectOptions) -> Result<Self, ClientError> {
+        let address = Address::parse(address)?;
+        let socket = TcpStream::connect(&address.authority).await;
+        if !address.tls {
+            return Self::handshake(address.authority, socket, None, options).await;
+        }
+        Self::handshake(address.authority, socket, Some(&address.host), options).await
     }
 
     /// The non-generic rest of [`Connection::connect_with`], compiled once
@@ -72,21 +104,47 @@ impl Connection {
     async fn handshake(
         label: String,
         socket: std::io::Result<TcpStream>,
+        tls_host: Option<&str>,
         options: ConnectOptions,
     ) -> Result<Self, ClientError> {
+        let addr = label.trim_matches('"').to_string();
         let socket = socket.map_err(|source| ClientError::Connect {
-            addr: label.trim_matches('"').to_string(),
+            addr: addr.clone(),
             source,
         })?;
         let _ = socket.set_nodelay(true);
-        let mut transport = Framed::new(socket, MessageCodec::new(options.max_frame));
+        let stream: Box<dyn Stream> = match tls_host {
+            None => Box::new(socket),
+            Some(host) => {
+                let files = TlsFiles {
+                    ca: options.ca.as_deref(),
+                    cert: options.cert.as_deref(),
+                    key: options.key.as_deref(),
+                };
+                crate::tls::connect(socket, host, &addr, files).await?
+            }
+        };
+        let mut transport = Framed::new(stream, MessageCodec::new(options.max_frame));
         let hello = Hello {
             protocol_version: PROTOCOL_VERSION,
             client: options.client,
             mode: options.mode,
+            token: options.token,
         };
         transport.send((1, &hello)).await?;
-        let frame = transport.next().await.ok_or(ClientError::Closed)??;
+        let frame = match transport.next().await {
+            Some(Ok(frame)) => frame,
+            // With TLS 1.3 the server checks a client certificate after the
+            // client's handshake is done: its refusal arrives here.
+            Some(Err(sandcall_protocol::CodecError::Io(e))) if tls_host.is_some() => {
+                return Err(ClientError::Tls {
+                    addr,
+                    message: crate::tls::explain(&e),
+                });
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(ClientError::Closed),
+        };
         let welcome: Result<Welcome, RemoteError> = frame.decode()?;
         Ok(Connection {
             transport,

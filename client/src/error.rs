@@ -22,6 +22,13 @@ pub enum ClientError {
     /// The server closed the connection.
     #[error("the server closed the connection")]
     Closed,
+    /// The address is not `HOST:PORT`, `sandcall://HOST:PORT` or
+    /// `sandcalls://HOST:PORT`.
+    #[error("bad address {address:?}: {reason}")]
+    Address { address: String, reason: String },
+    /// TLS could not be set up (files, or the handshake with the server).
+    #[error("TLS to {addr}: {message}")]
+    Tls { addr: String, message: String },
     /// The server answered something that does not fit the request.
     #[error("protocol violation: {0}")]
     Protocol(String),

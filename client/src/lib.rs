@@ -17,7 +17,8 @@
 //! ```
 //!
 //! # Layout
-//! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining.
+//! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining;
+//!   [`address`]: `sandcalls://` (TLS) and plaintext addresses; [`tls`]: rustls setup.
 //! - [`error`]: the error type, [`ClientError`].
 //! - [`text`]: core values as typed and printed (WAVE syntax).
 //! - [`wave`]: component values as WAVE text, typed by their WIT types.
@@ -25,9 +26,11 @@
 //! The command line (`sandcall`) is the crate `sandcall-cli`; this library
 //! depends on neither the server nor wasmtime.
 
+pub mod address;
 pub mod connection;
 pub mod error;
 pub mod text;
+pub mod tls;
 pub mod wave;
 
 pub use connection::{ConnectOptions, Connection, Reply};

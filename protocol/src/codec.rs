@@ -36,33 +36,59 @@ impl RawFrame {
 
 /// Decode a message body.
 ///
-/// bincode allocates a string or byte buffer at the length the input claims
-/// before reading it. A decoding limit scaled to the body refuses absurd
-/// claims before any allocation, so a 100-byte frame cannot make the decoder
-/// reserve gigabytes. The limit counts every allocation of the message in
-/// memory, which is up to ~50× its encoded size for lists of small records
-/// (an export encodes to 10 bytes and takes 200 in memory), so it is at
-/// least 256× the body, in tiers up to 4 GiB: a 30,000-export namespace
-/// once failed to decode under a 16× limit.
+/// Decoding is bounded by the body, not by trust in it. What it decodes to
+/// is counted in values, depth and bytes of memory against a budget
+/// proportional to its size ([`crate::nesting`]). And the lengths it claims
+/// are bounded before anything is allocated: bincode allocates a string or
+/// byte buffer at the claimed length (zeroed) and only then reads it, and a
+/// 1 MiB hello claiming a 3.75 GiB name once reserved that much. bincode's
+/// decoding limit counts every primitive at its size in memory (at most 16
+/// bytes per byte on the wire: a one-byte varint `u128`) and every string or
+/// buffer at its claimed length, so a limit of 16× the body never refuses an
+/// honest body, and no claim beyond [`CLAIM_FACTOR`]× the body (at least
+/// 1 MiB) is ever allocated.
 ///
 /// # Errors
-/// [`CodecError::Decode`] when the body is not a valid `T` or has bytes left over.
+/// [`CodecError::Decode`] when the body is not a valid `T`, breaks a bound,
+/// or has bytes left over.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
-    crate::nesting::budget(|| decode_unbudgeted(body))
+    crate::nesting::budget(body.len(), || decode_unbudgeted(body))
 }
 
+/// The most a body may claim, per byte of it, for a string or byte buffer:
+/// the limit is the first power of 4 at or above 16× the body.
+pub const CLAIM_FACTOR: usize = 64;
+
+/// Bodies above this size are worth decoding on a blocking thread: they
+/// take milliseconds.
+pub const LARGE_BODY: usize = 64 << 10;
+
 fn decode_unbudgeted<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
-    let len = body.len();
-    let decoded = if len < 0x1000 {
-        decode_limited::<T, 0x10_0000>(body)
-    } else if len < 0x1_0000 {
-        decode_limited::<T, 0x100_0000>(body)
-    } else if len < 0x10_0000 {
-        decode_limited::<T, 0x1000_0000>(body)
+    let need = body.len().saturating_mul(16);
+    let decoded = if need <= 1 << 20 {
+        decode_limited::<T, { 1 << 20 }>(body)
+    } else if need <= 1 << 22 {
+        decode_limited::<T, { 1 << 22 }>(body)
+    } else if need <= 1 << 24 {
+        decode_limited::<T, { 1 << 24 }>(body)
+    } else if need <= 1 << 26 {
+        decode_limited::<T, { 1 << 26 }>(body)
+    } else if need <= 1 << 28 {
+        decode_limited::<T, { 1 << 28 }>(body)
+    } else if need <= 1 << 30 {
+        decode_limited::<T, { 1 << 30 }>(body)
     } else {
-        decode_limited::<T, 0x1_0000_0000>(body)
+        decode_limited::<T, { 1 << 32 }>(body)
     };
-    let (value, used) = decoded.map_err(|e| CodecError::Decode(e.to_string()))?;
+    let (value, used) = decoded.map_err(|e| match e {
+        bincode::error::DecodeError::LimitExceeded => CodecError::Decode(format!(
+            "the message claims more than {CLAIM_FACTOR} bytes per byte of its {} bytes",
+            body.len()
+        )),
+        // A bound of [`crate::nesting`], in its own words.
+        bincode::error::DecodeError::OtherString(reason) => CodecError::Decode(reason),
+        e => CodecError::Decode(e.to_string()),
+    })?;
     if used != body.len() {
         return Err(CodecError::Decode(format!(
             "{} trailing bytes after the message",

@@ -41,6 +41,13 @@ pub enum ErrorKind {
     Poisoned,
     /// The server is shutting down and stopped the call before it ended.
     ShuttingDown,
+    /// The hello carried no token, or one the server does not know.
+    Unauthenticated,
+    /// The tenant used its budget (fuel per minute) or its connections; the
+    /// message says when the budget refills.
+    QuotaExceeded,
+    /// The session was idle longer than the server's idle timeout.
+    IdleTimeout,
     /// A code this build does not know (sent by a peer of another protocol
     /// version, refusing a handshake).
     Unknown(u16),
@@ -64,6 +71,9 @@ impl ErrorKind {
             ErrorKind::VersionMismatch => 12,
             ErrorKind::Poisoned => 13,
             ErrorKind::ShuttingDown => 14,
+            ErrorKind::Unauthenticated => 15,
+            ErrorKind::QuotaExceeded => 16,
+            ErrorKind::IdleTimeout => 17,
             ErrorKind::Unknown(code) => code,
         }
     }
@@ -85,6 +95,9 @@ impl ErrorKind {
             ErrorKind::VersionMismatch => "version-mismatch",
             ErrorKind::Poisoned => "poisoned",
             ErrorKind::ShuttingDown => "shutting-down",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::QuotaExceeded => "quota-exceeded",
+            ErrorKind::IdleTimeout => "idle-timeout",
             ErrorKind::Unknown(_) => "unknown",
         }
     }
@@ -107,6 +120,9 @@ impl From<u16> for ErrorKind {
             12 => ErrorKind::VersionMismatch,
             13 => ErrorKind::Poisoned,
             14 => ErrorKind::ShuttingDown,
+            15 => ErrorKind::Unauthenticated,
+            16 => ErrorKind::QuotaExceeded,
+            17 => ErrorKind::IdleTimeout,
             other => ErrorKind::Unknown(other),
         }
     }
@@ -194,7 +210,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {
-        for code in 1..=14u16 {
+        for code in 1..=17u16 {
             assert_eq!(ErrorKind::from(code).code(), code);
             assert!(!matches!(ErrorKind::from(code), ErrorKind::Unknown(_)));
         }

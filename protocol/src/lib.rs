@@ -23,7 +23,7 @@
 //! - [`value`]: the value model: wasm values with exact bits, WIT values.
 //! - [`packed`]: lists of numbers as one byte buffer.
 //! - [`wit`]: component types and signatures, spelled as WIT.
-//! - [`nesting`]: bounds on decoding nested values.
+//! - [`nesting`]: bounds on decoding: depth, values and bytes per message.
 //! - [`error`]: structured error kinds and the remote error type.
 //! - [`info`]: what the server reports about itself and about instances.
 //! - [`limits`]: the modes a client may ask for and the limits a server
@@ -45,7 +45,7 @@ pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
 pub use limits::{Limits, Mode};
 pub use message::{
     Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, PROTOCOL_VERSION, Request, Response,
-    Welcome,
+    Welcome, hello_version,
 };
 pub use packed::{NumType, Number, Packed};
 pub use value::{FuncType, RefKind, ValType, Value};

@@ -36,7 +36,8 @@ pub struct Limits {
     pub default_deadline_ms: Option<u64>,
     /// The longest deadline a client may ask for, in ms.
     pub max_deadline_ms: Option<u64>,
-    /// Bytes one linear memory may grow to.
+    /// Bytes of linear memory and tables one instance may hold, all its
+    /// memories and tables together.
     pub memory_bytes: Option<u64>,
     /// Elements one table may grow to.
     pub table_elements: Option<u64>,
@@ -53,4 +54,27 @@ pub struct Limits {
     /// Functions one module or component may define (compile time grows
     /// with their number).
     pub functions_per_module: Option<u64>,
+    /// Bytes of memory and tables all of one connection's instances may hold.
+    pub connection_memory_bytes: Option<u64>,
+    /// Bytes of memory and tables all instances on the server may hold.
+    pub server_memory_bytes: Option<u64>,
+    /// Linear memories one module or component may define.
+    pub memories_per_module: Option<u64>,
+    /// Tables one module or component may define.
+    pub tables_per_module: Option<u64>,
+    /// Operators one function may have (`br_table` targets and locals count).
+    pub operators_per_function: Option<u64>,
+    /// Operators a whole module or component may have.
+    pub operators_per_module: Option<u64>,
+    /// Blocks, ifs, branches and calls one function may have (a loop
+    /// counts 5): what compile time grows with.
+    pub blocks_per_function: Option<u64>,
+    /// Blocks, ifs, branches and calls a whole module may have.
+    pub blocks_per_module: Option<u64>,
+    /// Largest WAT text accepted, in bytes.
+    pub wat_bytes: u64,
+    /// Compiles the server runs at once (per mode); more wait their turn.
+    pub concurrent_compiles: u32,
+    /// Bytes of compiled code the server's cache holds at most.
+    pub cache_bytes: u64,
 }

@@ -15,16 +15,32 @@ use serde::{Deserialize, Serialize};
 /// gained `functions_per_module`; unrestricted mode is offered.
 /// 3: error kind `ShuttingDown`; one versioning rule (exact match), so a
 /// request kind this build does not know is a bad request.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// 4: the hello carries a token; error kinds `Unauthenticated`,
+/// `QuotaExceeded` and `IdleTimeout`; `Limits` gained the memory budgets
+/// (connection, server, memories and tables per module), the compile bounds
+/// (operators, WAT size, concurrent compiles) and the cache's bytes.
+pub const PROTOCOL_VERSION: u32 = 4;
 
-/// The client's first frame. Its layout is the same in every protocol
-/// version, so that a server can read the version of any client.
+/// The client's first frame. It always starts with the protocol version, so
+/// that a server can read the version of any client ([`hello_version`]) even
+/// when the rest has another shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     pub protocol_version: u32,
     /// Free text naming the client, for the server's logs.
     pub client: String,
     pub mode: Mode,
+    /// The tenant's secret token, when the server requires one (it keeps
+    /// only its SHA-256).
+    pub token: Option<String>,
+}
+
+/// The protocol version at the start of a hello body of any version, or
+/// `None` when the body does not even start with one.
+pub fn hello_version(body: &[u8]) -> Option<u32> {
+    bincode::serde::decode_from_slice::<u32, _>(body, bincode::config::standard())
+        .ok()
+        .map(|(version, _)| version)
 }
 
 /// The server's answer to a [`Hello`].
@@ -168,6 +184,9 @@ pub enum Request {
 }
 
 /// A successful answer.
+// `Info` carries every limit (~380 bytes); answers are built one at a time,
+// so boxing it would only add an allocation and change the public type.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
     Info(ServerInfo),

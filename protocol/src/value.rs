@@ -86,15 +86,15 @@ enum ValueDef {
     U64(u64),
     Char(char),
     String(String),
-    List(Vec<Value>),
+    List(#[serde(deserialize_with = "crate::nesting::capped")] Vec<Value>),
     Packed(Packed),
-    Record(Vec<(String, Value)>),
-    Tuple(Vec<Value>),
+    Record(#[serde(deserialize_with = "crate::nesting::capped")] Vec<(String, Value)>),
+    Tuple(#[serde(deserialize_with = "crate::nesting::capped")] Vec<Value>),
     Variant(String, Option<Box<Value>>),
     Enum(String),
     Option(Option<Box<Value>>),
     Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
-    Flags(Vec<String>),
+    Flags(#[serde(deserialize_with = "crate::nesting::counted")] Vec<String>),
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -185,6 +185,12 @@ impl Value {
         })
     }
 
+    /// At most about `max` bytes of this value's [`Display`](fmt::Display),
+    /// ending in `…` when cut ([`preview`]).
+    pub fn preview(&self, max: usize) -> String {
+        preview(self, max)
+    }
+
     /// A short name of this value's kind, for error messages.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -269,8 +275,58 @@ impl fmt::Display for Value {
             Value::Option(Some(v)) => write!(f, "some({v})"),
             Value::Result(Ok(v)) => fmt_case(f, "ok", v.as_deref()),
             Value::Result(Err(v)) => fmt_case(f, "err", v.as_deref()),
-            Value::Flags(names) => write!(f, "{{{}}}", names.join(", ")),
+            Value::Flags(names) => {
+                f.write_str("{")?;
+                for (i, name) in names.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(name)?;
+                }
+                f.write_str("}")
+            }
         }
+    }
+}
+
+/// At most about `max` bytes of `item`'s [`Display`](fmt::Display), ending
+/// in `…` when cut. Formatting stops at the cut, so quoting a 60 MB argument
+/// (or a 10,000-case enum type) in an error message costs `max` bytes.
+pub fn preview(item: &dyn fmt::Display, max: usize) -> String {
+    let mut out = Preview {
+        text: String::new(),
+        max,
+        cut: false,
+    };
+    let _ = fmt::write(&mut out, format_args!("{item}"));
+    if out.cut {
+        out.text.push('…');
+    }
+    out.text
+}
+
+/// A writer that keeps the first `max` bytes and then refuses, which stops
+/// the formatting.
+struct Preview {
+    text: String,
+    max: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Preview {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.max - self.text.len();
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.push_str(&s[..end]);
+        self.cut = true;
+        Err(fmt::Error)
     }
 }
 
@@ -336,10 +392,13 @@ impl fmt::Display for ValType {
     }
 }
 
-/// A core function signature.
+/// A core function signature. Each type counts as a value while decoding
+/// ([`crate::nesting`]): one byte on the wire, 24 in memory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FuncType {
+    #[serde(deserialize_with = "crate::nesting::counted")]
     pub params: Vec<ValType>,
+    #[serde(deserialize_with = "crate::nesting::counted")]
     pub results: Vec<ValType>,
 }
 
@@ -437,5 +496,26 @@ mod tests {
         assert!(e.to_string().contains("at most"), "{e}");
         // A packed list is one value whatever its length.
         assert!(decode(&Value::list_of(&vec![7u8; 2 * n])).is_ok());
+    }
+
+    #[test]
+    fn flag_names_count_as_values() {
+        // One byte on the wire each, 24 in memory: counted like values.
+        let n = crate::nesting::MAX_VALUES as usize;
+        let ok = Value::Flags(vec![String::new(); n - 1]);
+        assert_eq!(decode(&ok).unwrap(), ok);
+        let e = decode(&Value::Flags(vec![String::new(); n])).unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
+    }
+
+    #[test]
+    fn previews_stop_at_their_bound() {
+        let long = Value::String("x".repeat(1 << 20));
+        let p = long.preview(10);
+        assert_eq!(p, "\"xxxxxxxxx…");
+        let flags = Value::Flags(vec!["read".into(), "exec".into()]);
+        assert_eq!(flags.preview(100), "{read, exec}");
+        // A cut inside a multi-byte character stays on a boundary.
+        assert_eq!(Value::String("ééé".into()).preview(4), "\"é…");
     }
 }

@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A WIT value type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Decoding bounds nesting and counts nodes and names as values
+/// ([`crate::nesting`]), as for [`Value`](crate::Value): a type comes from
+/// the server, and a client must survive a hostile one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum WitType {
     Bool,
     S8,
@@ -37,10 +41,50 @@ pub enum WitType {
     Other(String),
 }
 
+/// The same enum for serde's derive: [`WitType`]'s own `Deserialize` wraps
+/// it in a nesting guard, and its recursive fields come back through that.
+#[derive(Deserialize)]
+#[serde(remote = "WitType")]
+enum WitTypeDef {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    List(Box<WitType>),
+    Record(#[serde(deserialize_with = "crate::nesting::capped")] Vec<(String, WitType)>),
+    Tuple(#[serde(deserialize_with = "crate::nesting::capped")] Vec<WitType>),
+    Variant(#[serde(deserialize_with = "crate::nesting::counted")] Vec<(String, Option<WitType>)>),
+    Enum(#[serde(deserialize_with = "crate::nesting::counted")] Vec<String>),
+    Option(Box<WitType>),
+    Result {
+        ok: Option<Box<WitType>>,
+        err: Option<Box<WitType>>,
+    },
+    Flags(#[serde(deserialize_with = "crate::nesting::counted")] Vec<String>),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for WitType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WitType, D::Error> {
+        let _level = crate::nesting::Guard::enter().map_err(serde::de::Error::custom)?;
+        WitTypeDef::deserialize(d)
+    }
+}
+
 /// A component function's signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WitFunc {
     /// Parameter names and types, in order.
+    #[serde(deserialize_with = "crate::nesting::capped")]
     pub params: Vec<(String, WitType)>,
     /// The result type; `None` for a function returning nothing.
     pub result: Option<WitType>,
@@ -104,24 +148,28 @@ impl fmt::Display for WitType {
             WitType::String => f.write_str("string"),
             WitType::List(t) => write!(f, "list<{t}>"),
             WitType::Record(fields) => {
-                let fields: Vec<String> = fields.iter().map(|(n, t)| format!("{n}: {t}")).collect();
-                write!(f, "record {{ {} }}", fields.join(", "))
+                f.write_str("record { ")?;
+                list(f, fields, |f, (n, t)| write!(f, "{n}: {t}"))?;
+                f.write_str(" }")
             }
             WitType::Tuple(items) => {
-                let items: Vec<String> = items.iter().map(|t| t.to_string()).collect();
-                write!(f, "tuple<{}>", items.join(", "))
+                f.write_str("tuple<")?;
+                list(f, items, |f, t| write!(f, "{t}"))?;
+                f.write_str(">")
             }
             WitType::Variant(cases) => {
-                let cases: Vec<String> = cases
-                    .iter()
-                    .map(|(n, t)| match t {
-                        Some(t) => format!("{n}({t})"),
-                        None => n.clone(),
-                    })
-                    .collect();
-                write!(f, "variant {{ {} }}", cases.join(", "))
+                f.write_str("variant { ")?;
+                list(f, cases, |f, (n, t)| match t {
+                    Some(t) => write!(f, "{n}({t})"),
+                    None => f.write_str(n),
+                })?;
+                f.write_str(" }")
             }
-            WitType::Enum(names) => write!(f, "enum {{ {} }}", names.join(", ")),
+            WitType::Enum(names) => {
+                f.write_str("enum { ")?;
+                list(f, names, |f, n| f.write_str(n))?;
+                f.write_str(" }")
+            }
             WitType::Option(t) => write!(f, "option<{t}>"),
             WitType::Result { ok, err } => match (ok, err) {
                 (None, None) => f.write_str("result"),
@@ -129,10 +177,30 @@ impl fmt::Display for WitType {
                 (None, Some(err)) => write!(f, "result<_, {err}>"),
                 (Some(ok), Some(err)) => write!(f, "result<{ok}, {err}>"),
             },
-            WitType::Flags(names) => write!(f, "flags {{ {} }}", names.join(", ")),
+            WitType::Flags(names) => {
+                f.write_str("flags { ")?;
+                list(f, names, |f, n| f.write_str(n))?;
+                f.write_str(" }")
+            }
             WitType::Other(s) => f.write_str(s),
         }
     }
+}
+
+/// `items` written one by one, comma-separated: nothing is built whole, so
+/// a bounded writer ([`crate::value::preview`]) stops it early.
+fn list<T>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+    each: impl Fn(&mut fmt::Formatter<'_>, &T) -> fmt::Result,
+) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        each(f, item)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -156,5 +224,18 @@ mod tests {
             result: None,
         };
         assert_eq!(unit.to_string(), "func()");
+    }
+
+    #[test]
+    fn deep_types_are_refused_while_decoding() {
+        // `List` is variant 13, `Bool` 0: a million levels, as a hostile
+        // server could send; decoding it unguarded overflowed the stack.
+        let mut body = vec![13u8; 1_000_000];
+        body.push(0);
+        let e = crate::codec::decode_body::<WitType>(&body).unwrap_err();
+        assert!(e.to_string().contains("nest deeper"), "{e}");
+        let mut ok = vec![13u8; 99];
+        ok.push(0);
+        assert!(crate::codec::decode_body::<WitType>(&ok).is_ok());
     }
 }

@@ -2,8 +2,20 @@
 //! every connection: uploading the same bytes again does not recompile.
 //!
 //! Modules are always compiled here from the client's wasm or WAT; bytes from
-//! a client are never deserialized as precompiled code.
+//! a client are never deserialized as precompiled code. Compiling is bounded:
+//! uploads are counted against [`CompileBounds`] first, at most `compiles` run
+//! at once (the rest wait, and a wait whose client left is dropped), and a
+//! compile whose client left is not kept.
+//!
+//! The cache is bounded in entries and in bytes. An entry is measured as its
+//! upload's size (wasmtime keeps metadata and types in proportion to it), its
+//! compiled image (`image_range`: code and data segments) and, for a
+//! component, its described export types. Every compiled module alive counts,
+//! in the cache or only in instances, once: the oldest entries are evicted
+//! while the total is over the budget, so evicted code still in use leaves
+//! less room to the cache and is never counted twice.
 
+use crate::compile::CompileBounds;
 use crate::component::ComponentCode;
 use crate::linker::Linkers;
 use crate::store::StoreData;
@@ -11,8 +23,9 @@ use crate::wasi::is_wasi_module;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 use wasmtime::component::Component;
 use wasmtime::{Engine, InstancePre, Module};
 
@@ -25,6 +38,21 @@ pub struct CachedModule {
     /// Hex SHA-256 of the uploaded bytes.
     pub hash: String,
     pub code: Code,
+    /// What it counts against the cache's bytes while alive (released when
+    /// dropped).
+    _resident: Resident,
+}
+
+/// Bytes counted in a shared total while alive.
+struct Resident {
+    bytes: usize,
+    total: Arc<AtomicUsize>,
+}
+
+impl Drop for Resident {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// What the uploaded bytes compiled to.
@@ -48,6 +76,11 @@ pub struct CacheStats {
     pub misses: u64,
     /// Compiled modules and components held now.
     pub cached: usize,
+    /// Bytes of every compiled module alive, cached or used by instances
+    /// (see the module docs for what is measured).
+    pub resident_bytes: usize,
+    /// Compiles dropped because their client left first.
+    pub abandoned: u64,
 }
 
 /// A bounded map from content hash to compiled module; the oldest entry goes
@@ -55,12 +88,17 @@ pub struct CacheStats {
 pub struct ModuleCache {
     engine: Engine,
     linkers: Arc<Linkers>,
-    /// Functions an upload may define (`None`: any number).
-    max_functions: Option<u64>,
+    /// What an upload may define (`None`: anything wasm allows).
+    bounds: Option<CompileBounds>,
     capacity: usize,
+    /// Bytes of compiled code alive that the cache may keep entries up to.
+    budget: usize,
+    resident: Arc<AtomicUsize>,
+    compiles: Arc<Semaphore>,
     inner: Mutex<Entries>,
     hits: AtomicU64,
     misses: AtomicU64,
+    abandoned: AtomicU64,
 }
 
 #[derive(Default)]
@@ -69,63 +107,93 @@ struct Entries {
     order: VecDeque<[u8; 32]>,
 }
 
+/// Set when the request that wanted a compile is dropped (its client left).
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 impl ModuleCache {
     /// An empty cache for modules of `engine`, prepared against `linkers`
-    /// (of the same engine), holding at most `capacity`, compiling only
-    /// uploads of at most `max_functions` functions.
+    /// (of the same engine), holding at most `capacity` entries and about
+    /// `budget` bytes, compiling at most `compiles` uploads at once and only
+    /// uploads within `bounds`.
     pub fn new(
         engine: Engine,
         linkers: Arc<Linkers>,
         capacity: usize,
-        max_functions: Option<u64>,
+        budget: usize,
+        compiles: usize,
+        bounds: Option<CompileBounds>,
     ) -> Self {
         ModuleCache {
             engine,
             linkers,
-            max_functions,
+            bounds,
             capacity: capacity.max(1),
+            budget,
+            resident: Arc::new(AtomicUsize::new(0)),
+            compiles: Arc::new(Semaphore::new(compiles.max(1))),
             inner: Mutex::new(Entries::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
         }
     }
 
     /// The compiled module for `bytes`, compiling it on a miss. Blocking: call
-    /// it off the async reactor.
+    /// it off the async reactor; it does not take a compile permit (see
+    /// [`ModuleCache::module`]).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidModule`] when the bytes are not a valid module or
-    /// component.
+    /// component; [`ErrorKind::ResourceLimit`] when they exceed a bound.
+    #[cfg(test)]
     pub fn get_or_compile(&self, bytes: &[u8]) -> Result<Arc<CachedModule>, RemoteError> {
+        self.compile(bytes, &AtomicBool::new(false))
+    }
+
+    /// As [`ModuleCache::get_or_compile`]; the result is not kept if
+    /// `abandoned` is set by then.
+    fn compile(
+        &self,
+        bytes: &[u8],
+        abandoned: &AtomicBool,
+    ) -> Result<Arc<CachedModule>, RemoteError> {
         let key: [u8; 32] = Sha256::digest(bytes).into();
         if let Some(hit) = self.hit(&key) {
             return Ok(hit);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        // WAT text becomes a binary first, so that its functions are counted.
-        let binary = wat::parse_bytes(bytes).map_err(|e| invalid_module(e.into()))?;
-        let bytes: &[u8] = &binary;
-        if let Some(max) = self.max_functions
-            && let Some(count) = count_functions(bytes)
-            && count > max
-        {
+        if abandoned.load(Ordering::Acquire) {
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
             return Err(RemoteError::new(
-                ErrorKind::ResourceLimit,
-                format!(
-                    "the upload defines {count} functions; the limit is {max} (compiling \
-                     costs about 0.2 ms per function, however small)"
-                ),
+                ErrorKind::Internal,
+                "the client left before its compile started",
             ));
         }
-        let code = if is_component(bytes) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let upload = bytes.len();
+        if let Some(bounds) = &self.bounds {
+            bounds.check_text(bytes)?;
+        }
+        // WAT text becomes a binary first, so that it is counted.
+        let binary = wat::parse_bytes(bytes).map_err(|e| invalid_module(e.into()))?;
+        let bytes: &[u8] = &binary;
+        if let Some(bounds) = &self.bounds {
+            bounds.check(bytes)?;
+        }
+        let (code, image) = if is_component(bytes) {
             let component = Component::new(&self.engine, bytes).map_err(invalid_module)?;
-            Code::Component(ComponentCode::new(
-                &self.engine,
-                &self.linkers.component,
-                component,
-            ))
+            let image = range_len(component.image_range());
+            let code = ComponentCode::new(&self.engine, &self.linkers.component, component)?;
+            let image = image.saturating_add(code.type_bytes());
+            (Code::Component(code), image)
         } else {
             let module = Module::new(&self.engine, bytes).map_err(invalid_module)?;
+            let image = range_len(module.image_range());
             // Ready now when WASI is all it imports; imports of registered
             // instances are linked at instantiation.
             let pre = if module.imports().all(|i| is_wasi_module(i.module())) {
@@ -134,21 +202,38 @@ impl ModuleCache {
             } else {
                 None
             };
-            Code::Core { module, pre }
+            (Code::Core { module, pre }, image)
         };
+        let resident = upload.max(binary.len()).saturating_add(image);
+        self.resident.fetch_add(resident, Ordering::AcqRel);
         let compiled = Arc::new(CachedModule {
             hash: hex(&key),
             code,
+            _resident: Resident {
+                bytes: resident,
+                total: self.resident.clone(),
+            },
         });
+        if abandoned.load(Ordering::Acquire) {
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
+            return Ok(compiled);
+        }
         let mut entries = self.lock();
         if !entries.map.contains_key(&key) {
-            if entries.map.len() >= self.capacity
-                && let Some(oldest) = entries.order.pop_front()
-            {
-                entries.map.remove(&oldest);
-            }
             entries.order.push_back(key);
             entries.map.insert(key, compiled.clone());
+        }
+        // Oldest first, while over either bound (the new entry too, if it
+        // alone is over the budget).
+        while entries.map.len() > self.capacity
+            || self.resident.load(Ordering::Acquire) > self.budget
+        {
+            let Some(oldest) = entries.order.pop_front() else {
+                break;
+            };
+            // Dropped outside the lock's bookkeeping: the caller may still
+            // hold this one.
+            entries.map.remove(&oldest);
         }
         Ok(compiled)
     }
@@ -166,6 +251,9 @@ impl ModuleCache {
     /// The compiled module for `bytes` without blocking the async reactor:
     /// small uploads are hashed here, and anything that needs real work
     /// (hashing a large upload, compiling) goes to the blocking pool.
+    /// Compiles wait for one of the server's compile permits; dropping the
+    /// future (the client left) drops a compile that has not started, and
+    /// the result of one that has.
     ///
     /// # Errors
     /// As [`ModuleCache::get_or_compile`].
@@ -173,24 +261,52 @@ impl ModuleCache {
         self: &Arc<Self>,
         bytes: Vec<u8>,
     ) -> Result<Arc<CachedModule>, RemoteError> {
-        if bytes.len() <= INLINE_HASH_BYTES {
-            let key: [u8; 32] = Sha256::digest(&bytes).into();
-            if let Some(hit) = self.hit(&key) {
-                return Ok(hit);
-            }
+        let internal =
+            |e: String| RemoteError::new(ErrorKind::Internal, format!("compiling failed: {e}"));
+        if let Some(bounds) = &self.bounds {
+            bounds.check_text(&bytes)?;
         }
-        let cache = self.clone();
-        tokio::task::spawn_blocking(move || cache.get_or_compile(&bytes))
+        let (bytes, key) = if bytes.len() <= INLINE_HASH_BYTES {
+            let key: [u8; 32] = Sha256::digest(&bytes).into();
+            (bytes, key)
+        } else {
+            tokio::task::spawn_blocking(move || {
+                let key: [u8; 32] = Sha256::digest(&bytes).into();
+                (bytes, key)
+            })
             .await
-            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("compiling failed: {e}")))?
+            .map_err(|e| internal(e.to_string()))?
+        };
+        if let Some(hit) = self.hit(&key) {
+            return Ok(hit);
+        }
+        let permit = self
+            .compiles
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| internal(e.to_string()))?;
+        let abandon = Abandon(Arc::new(AtomicBool::new(false)));
+        let abandoned = abandon.0.clone();
+        let cache = self.clone();
+        let compiled = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            cache.compile(&bytes, &abandoned)
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+        drop(abandon);
+        compiled
     }
 
-    /// Hits, misses and entries so far.
+    /// Hits, misses, entries and bytes so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             cached: self.lock().map.len(),
+            resident_bytes: self.resident.load(Ordering::Acquire),
+            abandoned: self.abandoned.load(Ordering::Relaxed),
         }
     }
 
@@ -205,6 +321,11 @@ fn invalid_module(e: wasmtime::Error) -> RemoteError {
     RemoteError::new(ErrorKind::InvalidModule, format!("{e:#}"))
 }
 
+/// The length of an image in memory.
+fn range_len(range: std::ops::Range<*const u8>) -> usize {
+    (range.end as usize).saturating_sub(range.start as usize)
+}
+
 /// Whether `bytes` is a component (binary header layer 1, or WAT text that
 /// starts with `(component`).
 fn is_component(bytes: &[u8]) -> bool {
@@ -213,18 +334,6 @@ fn is_component(bytes: &[u8]) -> bool {
     }
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]);
     text.trim_start().starts_with("(component")
-}
-
-/// Functions defined by a module, or by every core module inside a
-/// component; `None` when the binary does not parse (compiling then says why).
-fn count_functions(binary: &[u8]) -> Option<u64> {
-    let mut count = 0u64;
-    for payload in wasmparser::Parser::new(0).parse_all(binary) {
-        if let wasmparser::Payload::FunctionSection(functions) = payload.ok()? {
-            count += u64::from(functions.count());
-        }
-    }
-    Some(count)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -239,7 +348,42 @@ mod tests {
     fn cache(capacity: usize, max_functions: Option<u64>) -> ModuleCache {
         let engine = Engine::default();
         let linkers = Arc::new(Linkers::new(&engine).unwrap());
-        ModuleCache::new(engine, linkers, capacity, max_functions)
+        let bounds = CompileBounds {
+            functions: max_functions,
+            ..crate::compile::COMPILE_BOUNDS
+        };
+        ModuleCache::new(engine, linkers, capacity, usize::MAX, 1, Some(bounds))
+    }
+
+    #[test]
+    fn the_cache_keeps_entries_within_its_bytes() {
+        let engine = Engine::default();
+        let linkers = Arc::new(Linkers::new(&engine).unwrap());
+        let cache = ModuleCache::new(engine, linkers, 100, 3 << 20, 1, None);
+        // A 1 MiB data segment, different per module.
+        let data = |i: u8| {
+            let segment = format!("\\{i:02x}").repeat(1 << 20);
+            wat::parse_str(format!(
+                "(module (memory 16) (data (i32.const 0) \"{segment}\"))"
+            ))
+            .unwrap()
+        };
+        for i in 0..8 {
+            cache.get_or_compile(&data(i)).unwrap();
+            let stats = cache.stats();
+            assert!(stats.resident_bytes <= 3 << 20, "{stats:?}");
+        }
+        let stats = cache.stats();
+        assert!(stats.cached >= 1 && stats.cached <= 2, "{stats:?}");
+        // An entry alive in an "instance" counts, once, after its eviction.
+        let held = cache.get_or_compile(&data(100)).unwrap();
+        for i in 8..12 {
+            cache.get_or_compile(&data(i)).unwrap();
+        }
+        let stats = cache.stats();
+        assert!(stats.resident_bytes <= 4 << 20, "{stats:?}");
+        drop(held);
+        assert!(cache.stats().resident_bytes <= 3 << 20);
     }
 
     #[test]

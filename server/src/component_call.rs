@@ -87,7 +87,14 @@ pub async fn call(
     let mut results = vec![Val::Bool(false); ty.results().len()];
     drop(ty);
     let start = Instant::now();
-    let called = func.call_async(&mut *store, &params, &mut results).await;
+    let cutoff = store.data().cutoff();
+    let called = match cutoff
+        .run(func.call_async(&mut *store, &params, &mut results))
+        .await
+    {
+        Ok(called) => called,
+        Err(stop) => Err(store.data_mut().cut_off(stop)),
+    };
     let guest_ns = start.elapsed().as_nanos() as u64;
     drop(params);
     if let Err(e) = called {
@@ -146,7 +153,11 @@ async fn typed(
                 }
             };
             let start = Instant::now();
-            let called = typed.call_async(&mut *store, (data,)).await;
+            let cutoff = store.data().cutoff();
+            let called = match cutoff.run(typed.call_async(&mut *store, (data,))).await {
+                Ok(called) => called,
+                Err(stop) => Err(store.data_mut().cut_off(stop)),
+            };
             let guest_ns = start.elapsed().as_nanos() as u64;
             match called {
                 Ok((list,)) => Outcome::Returned {

@@ -1,6 +1,7 @@
 //! Server settings: every limit, with sane defaults and command-line flags,
 //! and which modes are offered.
 
+use crate::compile::COMPILE_BOUNDS;
 use sandcall_protocol::{DEFAULT_MAX_FRAME, Limits};
 use std::path::PathBuf;
 
@@ -15,6 +16,17 @@ pub struct ServerConfig {
     /// The host directory unrestricted guests see as `.` through WASI
     /// (default: the server's working directory).
     pub unrestricted_dir: Option<PathBuf>,
+    /// Serve TLS only (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    pub tls: Option<crate::tls::TlsConfig>,
+    /// Require a tenant's token (or client certificate) in the hello.
+    pub tenants: Option<PathBuf>,
+    /// Close sessions idle this long (default 900 s).
+    pub idle_timeout: Option<std::time::Duration>,
+    /// How long a client may take to finish TLS and say hello (default 5 s).
+    pub handshake_timeout: Option<std::time::Duration>,
+    /// The period of the tenants' fuel budgets (default: a minute; tests
+    /// shorten it).
+    pub quota_period: Option<std::time::Duration>,
 }
 
 /// Every limit the server enforces. The defaults suit a shared 2-core machine
@@ -33,9 +45,27 @@ pub struct LimitConfig {
     /// The longest deadline a client may ask for one call, in ms.
     #[arg(long, default_value_t = 60_000)]
     pub max_deadline_ms: u64,
-    /// Bytes one linear memory of an instance may grow to.
+    /// Bytes of linear memory and tables one instance may hold in total
+    /// (all its memories and tables together; instances linked into one
+    /// store share it).
     #[arg(long, default_value_t = 256 << 20)]
     pub memory_bytes: u64,
+    /// Bytes of linear memory and tables all of one connection's instances
+    /// may hold together.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub connection_memory_bytes: u64,
+    /// Bytes of linear memory and tables all instances of the server may hold
+    /// together (sandboxed mode).
+    #[arg(long, default_value_t = 4 << 30)]
+    pub server_memory_bytes: u64,
+    /// Linear memories one module or component may define (counted before
+    /// compiling, over all its core modules).
+    #[arg(long, default_value_t = 8)]
+    pub module_memories: u64,
+    /// Tables one module or component may define (counted before compiling,
+    /// over all its core modules).
+    #[arg(long, default_value_t = 32)]
+    pub module_tables: u64,
     /// Elements one table may grow to.
     #[arg(long, default_value_t = 100_000)]
     pub table_elements: u64,
@@ -57,11 +87,42 @@ pub struct LimitConfig {
     /// Functions a module or component may define, counted before compiling:
     /// each costs ~0.2 ms of compile time however small it is, so 100,000
     /// tiny ones in a 1.3 MB upload would hold both cores for 18 s.
+    /// A component's canonical functions (lifts, lowers) count 2 each.
     #[arg(long, default_value_t = 10_000)]
     pub module_functions: u64,
     /// Compiled modules kept in the shared cache.
     #[arg(long, default_value_t = 256)]
     pub cached_modules: usize,
+    /// Bytes of compiled code the shared cache and the instances using it may
+    /// hold (each entry: its upload, its compiled image and, for components,
+    /// their described types); the oldest entries go first.
+    #[arg(long, default_value_t = 256 << 20)]
+    pub cache_bytes: u64,
+    /// Operators one function may have, counted before compiling (each
+    /// `br_table` target and each local counts as one): compile time grows
+    /// faster than linearly with it.
+    #[arg(long, default_value_t = COMPILE_BOUNDS.function_operators)]
+    pub function_operators: u64,
+    /// Operators a whole module or component may have, counted before
+    /// compiling, as `--function-operators` counts them.
+    #[arg(long, default_value_t = COMPILE_BOUNDS.module_operators)]
+    pub module_operators: u64,
+    /// Blocks one function may have, counted before compiling: blocks, ifs,
+    /// elses, branches, calls and try (a loop counts 5). They are what costs
+    /// cranelift time, faster than linearly within a function.
+    #[arg(long, default_value_t = COMPILE_BOUNDS.function_blocks)]
+    pub function_blocks: u64,
+    /// Blocks a whole module or component may have, counted as
+    /// `--function-blocks` counts them (~65 µs of compile CPU each).
+    #[arg(long, default_value_t = COMPILE_BOUNDS.module_blocks)]
+    pub module_blocks: u64,
+    /// Largest WAT text accepted, in bytes (parsing text costs more than
+    /// reading a binary of the same size).
+    #[arg(long, default_value_t = COMPILE_BOUNDS.wat_bytes)]
+    pub wat_bytes: u64,
+    /// Compiles (and WAT parses) run at once, server-wide per mode; more wait.
+    #[arg(long, default_value_t = 2)]
+    pub compiles: u32,
 }
 
 impl Default for LimitConfig {
@@ -92,6 +153,17 @@ impl LimitConfig {
             frame_bytes: self.frame_bytes,
             wasm_stack_bytes: self.wasm_stack_bytes,
             functions_per_module: Some(self.module_functions),
+            connection_memory_bytes: Some(self.connection_memory_bytes),
+            server_memory_bytes: Some(self.server_memory_bytes),
+            memories_per_module: Some(self.module_memories),
+            tables_per_module: Some(self.module_tables),
+            operators_per_function: Some(self.function_operators),
+            operators_per_module: Some(self.module_operators),
+            blocks_per_function: Some(self.function_blocks),
+            blocks_per_module: Some(self.module_blocks),
+            wat_bytes: self.wat_bytes,
+            concurrent_compiles: self.compiles,
+            cache_bytes: self.cache_bytes,
         }
     }
 

@@ -3,47 +3,71 @@
 //! epoch tick (every 2 ms, [`crate::runtime::EPOCH_TICK`]), so a spinning
 //! guest never holds up other clients.
 
+use crate::access::Access;
+use crate::handshake::{Admitted, Transport, handshake};
 use crate::runtime::Runtimes;
-use crate::session::Session;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use sandcall_protocol::codec::CodecError;
-use sandcall_protocol::{
-    CONNECTION_ID, ErrorKind, Hello, MessageCodec, PROTOCOL_VERSION, RemoteError, Request,
-    Response, Welcome,
-};
-use std::time::Duration;
+use sandcall_protocol::{CONNECTION_ID, ErrorKind, RemoteError, Request, Response};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-/// How long a client may take to say hello.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long answers may still take to reach a client once the server shuts
+/// down.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-type Transport = Framed<TcpStream, MessageCodec>;
-
-/// Serve `socket` until the client leaves, breaks the protocol, or `shutdown`
-/// fires (the request under way is finished and answered first).
-pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: CancellationToken) {
+/// Serve `socket` until the client leaves, breaks the protocol, is idle
+/// too long, or `shutdown` fires (the request under way is finished and
+/// answered first). `pending` is its handshake slot, given back once the
+/// hello is answered; `sessions` are the `--connections` slots.
+pub async fn serve(
+    socket: TcpStream,
+    runtimes: Runtimes,
+    access: Arc<Access>,
+    pending: OwnedSemaphorePermit,
+    sessions: Arc<Semaphore>,
+    shutdown: CancellationToken,
+) {
     let peer = socket.peer_addr().ok();
     let _ = socket.set_nodelay(true);
-    let codec = MessageCodec::new(runtimes.sandboxed.limits().frame_len());
-    let mut transport = Framed::new(socket, codec);
-    let Some(mut session) = handshake(&mut transport, &runtimes).await else {
+    // Compiles of a client that has left are dropped (issue 18).
+    let (departed, _watching) = crate::departure::watch(&socket);
+    let admitted = handshake(
+        socket, peer, &runtimes, &access, pending, &sessions, &shutdown,
+    );
+    let Some(Admitted {
+        mut transport,
+        mut session,
+        ceilings,
+        slot: _slot,
+    }) = admitted.await
+    else {
         return;
     };
-    tracing::info!(?peer, mode = %session.info().mode, "session started");
+    session.watch_departure(departed);
+    let idle = access.idle_timeout;
+    let seen = OnceLock::new();
+    let grace = (&shutdown, &seen);
     loop {
         // Answer everything already received before flushing, so pipelined
         // requests share writes; flush only when the client must be waiting.
         let next = match transport.next().now_or_never() {
             Some(next) => next,
             None => {
-                if flush(&mut transport).await.is_err() {
+                if until_shutdown(grace, flush(&mut transport)).await.is_err() {
                     break;
                 }
                 tokio::select! {
                     next = transport.next() => next,
                     () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(idle) => {
+                        idle_close(&mut transport, peer, idle).await;
+                        break;
+                    }
                 }
             }
         };
@@ -56,10 +80,19 @@ pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: Cancellation
             }
         };
         let id = frame.id;
-        let reply = match frame.decode::<Request>() {
+        // A large body takes milliseconds to decode (a 60 MB one, seconds):
+        // off the async workers, so other connections are not kept waiting.
+        let decoded = if frame.body.len() > sandcall_protocol::codec::LARGE_BODY {
+            tokio::task::spawn_blocking(move || frame.decode::<Request>())
+                .await
+                .unwrap_or_else(|e| Err(CodecError::Decode(format!("decoding stopped: {e}"))))
+        } else {
+            frame.decode::<Request>()
+        };
+        let reply = match decoded {
             Ok(request) => {
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
-                session.handle(request).await
+                ceilings.handle(&mut session, request).await
             }
             // Both ends speak the same protocol version (the handshake made
             // sure): a body that does not decode is malformed, whatever
@@ -69,10 +102,10 @@ pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: Cancellation
                 format!("cannot decode request {id}: {e}"),
             )),
         };
-        if let Err(e) = transport.feed((id, &reply)).await {
+        if let Err(e) = until_shutdown(grace, transport.feed((id, &reply))).await {
             tracing::warn!(?peer, "cannot send a response: {e}");
             let error = RemoteError::new(ErrorKind::ResourceLimit, e.to_string());
-            if send(&mut transport, id, &Err::<Response, _>(error))
+            if until_shutdown(grace, send(&mut transport, id, &Err::<Response, _>(error)))
                 .await
                 .is_err()
             {
@@ -80,64 +113,59 @@ pub async fn serve(socket: TcpStream, runtimes: Runtimes, shutdown: Cancellation
             }
         }
     }
-    let _ = flush(&mut transport).await;
+    let _ = until_shutdown(grace, flush(&mut transport)).await;
     tracing::info!(?peer, "session ended");
 }
 
-/// Read the client's hello and answer it.
-async fn handshake(transport: &mut Transport, runtimes: &Runtimes) -> Option<Session> {
-    let frame = match tokio::time::timeout(HANDSHAKE_TIMEOUT, transport.next()).await {
-        Ok(Some(Ok(frame))) => frame,
-        Ok(Some(Err(e))) => {
-            refuse_frame(transport, e).await;
-            return None;
-        }
-        Ok(None) | Err(_) => return None,
+/// `write`, unless the server has been shutting down for [`SHUTDOWN_GRACE`]
+/// meanwhile: a client that does not read its answers fills the socket's
+/// buffers and would otherwise hold shutdown forever. The grace counts from
+/// the first write that saw the shutdown, so several writes share it.
+async fn until_shutdown<T>(
+    (shutdown, seen): (&CancellationToken, &OnceLock<Instant>),
+    write: impl Future<Output = Result<T, CodecError>>,
+) -> Result<T, CodecError> {
+    let given_up = async {
+        shutdown.cancelled().await;
+        let since = *seen.get_or_init(Instant::now);
+        tokio::time::sleep_until((since + SHUTDOWN_GRACE).into()).await;
     };
-    let refuse = |kind, message: String| Err::<Welcome, _>(RemoteError::new(kind, message));
-    let answer = match frame.decode::<Hello>() {
-        Err(e) => refuse(ErrorKind::BadRequest, format!("expected a hello: {e}")),
-        Ok(hello) if hello.protocol_version != PROTOCOL_VERSION => refuse(
-            ErrorKind::VersionMismatch,
-            format!(
-                "client speaks protocol {}, this server speaks {PROTOCOL_VERSION}",
-                hello.protocol_version
-            ),
-        ),
-        Ok(hello) if runtimes.for_mode(hello.mode).is_none() => refuse(
-            ErrorKind::Unsupported,
-            format!(
-                "mode {} is not offered by this server (start it with --allow-unrestricted \
-                 to offer it)",
-                hello.mode
-            ),
-        ),
-        Ok(hello) => {
-            tracing::debug!(client = hello.client, mode = %hello.mode, "hello");
-            let runtime = runtimes.for_mode(hello.mode)?;
-            let session = Session::new(runtime.clone());
-            let welcome: Result<Welcome, RemoteError> = Ok(Welcome {
-                info: session.info(),
-            });
-            return match send(transport, frame.id, &welcome).await {
-                Ok(()) => Some(session),
-                Err(_) => None,
-            };
-        }
-    };
-    let _ = send(transport, frame.id, &answer).await;
-    None
+    tokio::select! {
+        biased;
+        written = write => written,
+        () = given_up => Err(CodecError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client did not read its answers before the server shut down",
+        ))),
+    }
+}
+
+/// Tell an idle client why its session ends.
+async fn idle_close(transport: &mut Transport, peer: Option<std::net::SocketAddr>, idle: Duration) {
+    tracing::info!(?peer, outcome = "idle timeout", "session closed");
+    let message = format!(
+        "the session was idle for {} s (the server's --idle-timeout) and is closed",
+        idle.as_secs()
+    );
+    let reply: Result<Response, RemoteError> =
+        Err(RemoteError::new(ErrorKind::IdleTimeout, message));
+    let _ = send(transport, CONNECTION_ID, &reply).await;
 }
 
 /// Tell the client why its frame was not read. The stream cannot be trusted
 /// after this, so the caller closes it.
 async fn refuse_frame(transport: &mut Transport, e: CodecError) {
-    tracing::warn!("closing a connection: {e}");
     let kind = match e {
-        CodecError::Io(_) => return,
+        // A TLS client that leaves without close_notify: an ordinary end.
+        CodecError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
+        CodecError::Io(_) => {
+            tracing::warn!("closing a connection: {e}");
+            return;
+        }
         CodecError::FrameTooLarge { .. } => ErrorKind::ResourceLimit,
         _ => ErrorKind::BadRequest,
     };
+    tracing::warn!("closing a connection: {e}");
     let reply: Result<Response, RemoteError> = Err(RemoteError::new(kind, e.to_string()));
     let _ = send(transport, CONNECTION_ID, &reply).await;
 }

@@ -6,7 +6,7 @@ use crate::outcome::{Outcome, guest_error};
 use crate::store::{Budget, StoreData};
 use sandcall_protocol::{ErrorKind, RemoteError, Value};
 use std::time::Instant;
-use wasmtime::{AsContextMut, Func, RootScope, Store, Val};
+use wasmtime::{AsContext, AsContextMut, Func, RootScope, Store, Val};
 
 /// Call `func`, exported as `export`, with `args`. Fuel and deadline are
 /// already set.
@@ -42,7 +42,14 @@ pub async fn call(
     }
     let mut results = vec![Val::I32(0); ty.results().len()];
     let start = Instant::now();
-    let called = func.call_async(&mut scope, &params, &mut results).await;
+    let cutoff = scope.as_context().data().cutoff();
+    let called = match cutoff
+        .run(func.call_async(&mut scope, &params, &mut results))
+        .await
+    {
+        Ok(called) => called,
+        Err(stop) => Err(scope.as_context_mut().data_mut().cut_off(stop)),
+    };
     let guest_ns = start.elapsed().as_nanos() as u64;
     if let Err(e) = called {
         return Outcome::Failed(guest_error(e, budget, scope.as_context_mut().data_mut()));

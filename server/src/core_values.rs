@@ -28,6 +28,9 @@ pub fn func_type(ty: &wasmtime::FuncType) -> FuncType {
     }
 }
 
+/// Longest piece of a client's value quoted in an error message.
+const QUOTE: usize = 100;
+
 /// Convert `value` to a wasmtime value of type `expected`.
 ///
 /// `what` names the value in errors (e.g. "argument 2 of `add`").
@@ -51,7 +54,8 @@ pub fn to_val(
                 value
                     .ty()
                     .map_or_else(|| value.kind_name().to_string(), |t| t.to_string()),
-                value
+                // A prefix: a 60 MB string formatted whole cost 448 MB.
+                value.preview(QUOTE)
             ),
         )
     };

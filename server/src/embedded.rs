@@ -29,10 +29,11 @@ impl EmbeddedServer {
     /// port cannot be bound.
     pub async fn start(config: ServerConfig) -> Result<EmbeddedServer, ServerError> {
         let runtimes = runtimes(&config)?;
+        let access = std::sync::Arc::new(crate::access::Access::new(&config)?);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(serve(listener, runtimes.clone(), shutdown.clone()));
+        let task = tokio::spawn(serve(listener, runtimes.clone(), access, shutdown.clone()));
         Ok(EmbeddedServer {
             addr,
             runtimes,

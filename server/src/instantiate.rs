@@ -5,6 +5,7 @@
 use crate::cache::{CachedModule, Code};
 use crate::component::ComponentCode;
 use crate::instance::{Entry, Live};
+use crate::memory_budget::MemoryBudget;
 use crate::outcome::guest_error;
 use crate::runtime::Runtime;
 use crate::store::{Budget, StoreData, arm, spent};
@@ -12,29 +13,39 @@ use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
 use wasmtime::Store;
 
-/// Instantiate import-free code (WASI aside) in a fresh store of its own.
+/// Instantiate import-free code (WASI aside) in a fresh store of its own,
+/// whose memory counts against `connection_memory` and the server's budget.
 ///
 /// # Errors
 /// A component that imports what is not granted, and any failure of the
 /// start function.
-pub async fn alone(runtime: &Runtime, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
+pub async fn alone(
+    runtime: &Runtime,
+    connection_memory: &Arc<MemoryBudget>,
+    module: Arc<CachedModule>,
+) -> Result<Entry, RemoteError> {
     if let Code::Component(code) = &module.code
         && let Some(e) = code.link_error()
     {
         return Err(e);
     }
-    let group = runtime.new_store();
+    let group = runtime.new_store(connection_memory);
     let budget = runtime.start_budget();
     let mut store = group.lock().await;
     store.data_mut().count_instance()?;
     let fuel = arm(&mut store, budget)?;
+    // A start function waiting in WASI is cut off like a call.
+    let cutoff = store.data().cutoff();
     let live = match &module.code {
-        Code::Core { pre: Some(pre), .. } => {
-            pre.instantiate_async(&mut *store).await.map(Live::Core)
-        }
-        Code::Component(ComponentCode { pre: Some(pre), .. }) => pre
-            .instantiate_async(&mut *store)
+        Code::Core { pre: Some(pre), .. } => cutoff
+            .run(pre.instantiate_async(&mut *store))
             .await
+            .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)))
+            .map(Live::Core),
+        Code::Component(ComponentCode { pre: Some(pre), .. }) => cutoff
+            .run(pre.instantiate_async(&mut *store))
+            .await
+            .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)))
             .map(Live::Component),
         _ => {
             return Err(RemoteError::new(
@@ -93,7 +104,11 @@ pub async fn linked(
             .instance(&mut *store, as_name, instance)
             .map_err(internal)?;
     }
-    let instance = linker.instantiate_async(&mut *store, core).await;
+    let cutoff = store.data().cutoff();
+    let instance = cutoff
+        .run(linker.instantiate_async(&mut *store, core))
+        .await
+        .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)));
     let (live, fuel_used) = settle(&mut store, fuel, budget, instance.map(Live::Core))?;
     drop(store);
     Ok(Entry::new(group, live, module, fuel_used))

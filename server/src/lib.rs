@@ -11,7 +11,11 @@
 //! How an `eval` of a core export flows, top to bottom:
 //! - `server`: the listener, connection limit and graceful shutdown;
 //!   `embedded`: a server inside another program.
-//! - `connection`: one client: handshake, then frames in, answers out.
+//! - `connection`: one client: handshake, then frames in, answers out;
+//!   `handshake`: TLS, the hello and `access` (tokens of `tenants`, TLS
+//!   from `tls`, timeouts, the throttle of token guessers); `ceilings`: a
+//!   tenant's caps and its `quota` of fuel per minute.
+//!   `departure`: noticing a client that left while its upload compiles.
 //! - `session`: the commands: each request checked against the limits in
 //!   one place, then applied to the connection's namespace.
 //! - `namespace`: named instances and registrations; `instantiate`: code in a
@@ -22,39 +26,55 @@
 //!   `wit_values` (plus `wit_types`) converting between wasmtime and the
 //!   protocol; `outcome`: how the call ended, and its error.
 //! - `store`: a wasmtime store, its data and the budget of guest code in it;
-//!   `limiter`: its memory and table caps.
+//!   `limiter`: its memory and table caps, drawing on the connection's and
+//!   the server's `memory_budget`; `cutoff`: guest code stopped at
+//!   its deadline or at shutdown also while it waits in a host call.
 //! - `runtime`: an engine per mode, its epoch ticker, its WASI `linker`s, its
-//!   module `cache` (a `component`'s exports worked out once) and what `wasi`
+//!   module `cache` (bounded in bytes; uploads checked against the `compile`
+//!   bounds first; a `component`'s exports worked out once) and what `wasi`
 //!   grants.
 //! - `config`: every limit, with defaults and command-line flags.
 //! - `allocator`: glibc thresholds that keep large freed buffers for reuse.
 
+mod access;
 mod allocator;
 mod cache;
+mod ceilings;
+mod compile;
 mod component;
 mod component_call;
 mod config;
 mod connection;
 mod core_call;
 mod core_values;
+mod cutoff;
+mod departure;
 mod embedded;
+mod handshake;
 mod instance;
 mod instance_state;
 mod instantiate;
 mod limiter;
 mod linker;
+mod memory_budget;
 mod namespace;
 mod outcome;
+mod quota;
 mod runtime;
 mod server;
 mod session;
 mod store;
+mod tenants;
+mod tls;
 mod wasi;
 mod wit_types;
 mod wit_values;
 
+pub use access::{DEFAULT_IDLE_TIMEOUT, check_exposure};
 pub use allocator::tune_allocator;
 pub use cache::CacheStats;
 pub use config::{LimitConfig, ServerConfig};
 pub use embedded::EmbeddedServer;
 pub use server::{ServerError, run};
+pub use tenants::add as add_tenant;
+pub use tls::TlsConfig;

@@ -1,34 +1,57 @@
-//! The resource limiter of a store: caps memory and table growth and
-//! remembers what it refused, so that the server can tell "limit reached"
-//! apart from other failures.
+//! The resource limiter of a store: caps the bytes of all its memories and
+//! tables together (initial sizes included: wasmtime asks the limiter for
+//! those too), takes the same bytes from its connection's and the server's
+//! [`MemoryBudget`]s, and remembers what it refused, so that the server can
+//! tell "limit reached" apart from other failures.
 
+use crate::memory_budget::{MemoryBudget, TABLE_ELEMENT_BYTES};
+use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 
-/// Caps memory and table growth (`None`: wasm's own limits only) and the
-/// instances, memories and tables of one store.
+/// The caps a limiter enforces.
+#[derive(Clone, Debug)]
+pub struct Caps {
+    /// Bytes of memories and tables the store may hold in total (`None`:
+    /// wasm's own limits only).
+    pub store_bytes: Option<usize>,
+    /// Elements one table may grow to (`None`: wasm's own limits only).
+    pub table_elements: Option<usize>,
+    /// Instances one store may create.
+    pub instances: usize,
+    /// Memories, and tables, one instance may define.
+    pub memories: usize,
+    pub tables: usize,
+}
+
+/// Caps memory and table growth and the instances, memories and tables of
+/// one store; gives its bytes back to the shared budgets when dropped.
 pub struct Limiter {
-    memory_bytes: Option<usize>,
-    table_elements: Option<usize>,
-    instances: usize,
+    caps: Caps,
+    /// The connection's budget, then the server's.
+    shared: [Arc<MemoryBudget>; 2],
     refused: Option<String>,
-    /// Sum of every memory's size, from the growths this limiter allowed.
+    /// Bytes of memories and tables taken from the budgets.
+    held: usize,
+    /// Sum of every linear memory's size, from the growths this limiter allowed.
     memory_total: usize,
 }
 
 impl Limiter {
-    /// A limiter with these caps that has refused nothing yet.
-    pub fn new(
-        memory_bytes: Option<usize>,
-        table_elements: Option<usize>,
-        instances: usize,
-    ) -> Self {
+    /// A limiter with these caps, sharing `connection` and `server`, that
+    /// has refused nothing yet.
+    pub fn new(caps: Caps, connection: Arc<MemoryBudget>, server: Arc<MemoryBudget>) -> Self {
         Limiter {
-            memory_bytes,
-            table_elements,
-            instances,
+            caps,
+            shared: [connection, server],
             refused: None,
+            held: 0,
             memory_total: 0,
         }
+    }
+
+    /// Instances the store may create.
+    pub fn instances(&self) -> usize {
+        self.caps.instances
     }
 
     /// Bytes of linear memory the store's instances hold, as this limiter
@@ -46,6 +69,41 @@ impl Limiter {
     pub fn take_refusal(&mut self) -> Option<String> {
         self.refused.take()
     }
+
+    /// Take `bytes` more for the store, from its own cap and both shared
+    /// budgets, or note why not.
+    fn grow(&mut self, what: &str, bytes: usize) -> bool {
+        let total = self.held.saturating_add(bytes);
+        if let Some(max) = self.caps.store_bytes
+            && total > max
+        {
+            self.refused = Some(format!(
+                "{what} may not grow by {bytes} bytes: the limit is {max} bytes of memories \
+                 and tables per instance (--memory-bytes) and it holds {}",
+                self.held
+            ));
+            return false;
+        }
+        for (i, budget) in self.shared.iter().enumerate() {
+            if let Err(why) = budget.take(bytes) {
+                for earlier in &self.shared[..i] {
+                    earlier.release(bytes);
+                }
+                self.refused = Some(format!("{what} may not grow: {why}"));
+                return false;
+            }
+        }
+        self.held = total;
+        true
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        for budget in &self.shared {
+            budget.release(self.held);
+        }
+    }
 }
 
 impl ResourceLimiter for Limiter {
@@ -55,20 +113,12 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        match self.memory_bytes {
-            Some(max) if desired > max => {
-                self.refused = Some(format!(
-                    "memory may not grow from {current} to {desired} bytes: the limit is {max} bytes"
-                ));
-                Ok(false)
-            }
-            _ => {
-                self.memory_total = self
-                    .memory_total
-                    .saturating_add(desired.saturating_sub(current));
-                Ok(true)
-            }
+        let more = desired.saturating_sub(current);
+        if !self.grow("memory", more) {
+            return Ok(false);
         }
+        self.memory_total = self.memory_total.saturating_add(more);
+        Ok(true)
     }
 
     fn table_growing(
@@ -77,26 +127,28 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        match self.table_elements {
-            Some(max) if desired > max => {
-                self.refused = Some(format!(
-                    "table may not grow from {current} to {desired} elements: the limit is {max}"
-                ));
-                Ok(false)
-            }
-            _ => Ok(true),
+        if let Some(max) = self.caps.table_elements
+            && desired > max
+        {
+            self.refused = Some(format!(
+                "table may not grow from {current} to {desired} elements: the limit is {max} \
+                 (--table-elements)"
+            ));
+            return Ok(false);
         }
+        let more = desired.saturating_sub(current);
+        Ok(self.grow("table", more.saturating_mul(TABLE_ELEMENT_BYTES)))
     }
 
     fn instances(&self) -> usize {
-        self.instances
+        self.caps.instances
     }
 
     fn memories(&self) -> usize {
-        self.instances.saturating_mul(4)
+        self.caps.instances.saturating_mul(self.caps.memories)
     }
 
     fn tables(&self) -> usize {
-        self.instances.saturating_mul(4)
+        self.caps.instances.saturating_mul(self.caps.tables)
     }
 }

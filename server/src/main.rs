@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use sandcall_server::{LimitConfig, ServerConfig};
+use sandcall_server::{LimitConfig, ServerConfig, TlsConfig};
 use std::io::Write;
+use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 /// Serve WebAssembly remote execution: clients upload modules, the server runs
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
                   SIGINT or SIGTERM stops the server once each connection's call under way is answered."
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on. Port 0 picks a free port; the real address is
     /// printed as `listening on ADDR`.
     #[arg(long, default_value = "127.0.0.1:18812")]
@@ -33,8 +36,50 @@ struct Args {
     /// write). Default: the working directory.
     #[arg(long, value_name = "DIR", requires = "allow_unrestricted")]
     unrestricted_dir: Option<std::path::PathBuf>,
+    /// Serve TLS only, with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: require a client certificate signed by this CA (PEM);
+    /// its subject common name names the tenant.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Tenants and the SHA-256 of their tokens (TOML; see `tenant add`):
+    /// every client must present a token (or a client certificate) of one.
+    #[arg(long, value_name = "FILE")]
+    tenants: Option<PathBuf>,
+    /// Listen beyond loopback without TLS and tenants (logged as a warning).
+    #[arg(long)]
+    insecure: bool,
+    /// Close sessions idle this long, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    idle_timeout: u64,
     #[command(flatten)]
     limits: LimitConfig,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Manage the tenants file.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TenantCommand {
+    /// Add a tenant, or a new token to an existing one: prints the token
+    /// once, alone on the last line; the file keeps only its SHA-256.
+    Add {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        tenants: PathBuf,
+        /// The tenant may use unrestricted mode (on a server started with
+        /// --allow-unrestricted).
+        #[arg(long)]
+        unrestricted: bool,
+    },
 }
 
 #[tokio::main]
@@ -50,19 +95,46 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("while binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    println!("listening on {addr}");
-    std::io::stdout().flush()?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    if let Some(Command::Tenant(TenantCommand::Add {
+        name,
+        tenants,
+        unrestricted,
+    })) = &args.command
+    {
+        let token = sandcall_server::add_tenant(tenants, name, *unrestricted)?;
+        println!(
+            "added a token for tenant {name:?} to {}; give it to the client (SANDCALL_TOKEN or \
+             --token-file); it is not stored and is shown only now:",
+            tenants.display()
+        );
+        println!("{token}");
+        return Ok(());
+    }
     let config = ServerConfig {
         limits: args.limits,
         allow_unrestricted: args.allow_unrestricted,
         unrestricted_dir: args.unrestricted_dir,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsConfig {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+        tenants: args.tenants,
+        idle_timeout: Some(std::time::Duration::from_secs(args.idle_timeout)),
+        ..ServerConfig::default()
     };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("while binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    sandcall_server::check_exposure(addr, &config, args.insecure)?;
+    println!("listening on {addr}");
+    std::io::stdout().flush()?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
     sandcall_server::run(listener, config, shutdown)
         .await
         .context("while serving")?;

@@ -5,15 +5,21 @@
 use crate::cache::{CachedModule, Code};
 use crate::instance::{Entry, Live};
 use crate::instantiate;
+use crate::memory_budget::MemoryBudget;
 use crate::runtime::Runtime;
 use crate::wasi::{WasiGrant, is_wasi_module};
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// One connection's instances.
 pub struct Namespace {
     runtime: Arc<Runtime>,
+    /// The memory budget all of this connection's instances share.
+    memory: Arc<MemoryBudget>,
+    /// Cancelled when the client leaves: its compiles are dropped.
+    departed: CancellationToken,
     instances: BTreeMap<String, Entry>,
     /// Module name → instance name.
     registry: BTreeMap<String, String>,
@@ -23,9 +29,34 @@ impl Namespace {
     /// An empty namespace whose instances run on `runtime`.
     pub fn new(runtime: Arc<Runtime>) -> Self {
         Namespace {
+            memory: runtime.connection_memory(),
+            departed: CancellationToken::new(),
             runtime,
             instances: BTreeMap::new(),
             registry: BTreeMap::new(),
+        }
+    }
+
+    /// Drop this connection's compiles once `departed` is cancelled (the
+    /// client left).
+    pub fn watch_departure(&mut self, departed: CancellationToken) {
+        self.departed = departed;
+    }
+
+    /// The compiled code for `bytes`, from the cache or compiled now; a
+    /// compile is dropped if the client leaves first (see
+    /// [`crate::cache::ModuleCache::module`]).
+    ///
+    /// # Errors
+    /// As [`crate::cache::ModuleCache::module`]; [`ErrorKind::Internal`]
+    /// when the client left (nobody reads that answer).
+    pub async fn compile(&self, bytes: Vec<u8>) -> Result<Arc<CachedModule>, RemoteError> {
+        tokio::select! {
+            compiled = self.runtime.cache().module(bytes) => compiled,
+            () = self.departed.cancelled() => Err(RemoteError::new(
+                ErrorKind::Internal,
+                "the client left before its upload was compiled",
+            )),
         }
     }
 
@@ -75,7 +106,7 @@ impl Namespace {
                 ),
             ));
         }
-        let module = self.runtime.cache().module(bytes).await?;
+        let module = self.compile(bytes).await?;
         let entry = self.instantiate(module).await?;
         if exists {
             self.remove(name);
@@ -93,7 +124,7 @@ impl Namespace {
             Code::Component(_) => Vec::new(),
         };
         if providers.is_empty() {
-            instantiate::alone(&self.runtime, module).await
+            instantiate::alone(&self.runtime, &self.memory, module).await
         } else {
             instantiate::linked(&self.runtime, module, &providers).await
         }
@@ -150,7 +181,7 @@ impl Namespace {
                 ),
             ));
         }
-        let fresh = instantiate::alone(&self.runtime, module).await?;
+        let fresh = instantiate::alone(&self.runtime, &self.memory, module).await?;
         tracing::debug!(instance = name, "reset");
         let registered = self.registrations(name);
         let info = fresh.describe(name, registered).await;

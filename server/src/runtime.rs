@@ -6,8 +6,11 @@
 //! nothing crosses to another engine.
 
 use crate::cache::{CacheStats, ModuleCache};
+use crate::compile::CompileBounds;
 use crate::config::LimitConfig;
+use crate::limiter::Caps;
 use crate::linker::Linkers;
+use crate::memory_budget::MemoryBudget;
 use crate::store::{Budget, StoreGroup, StoreSettings};
 use crate::wasi::WasiGrant;
 use sandcall_protocol::{Limits, Mode};
@@ -21,8 +24,11 @@ use wasmtime::{Config, Engine};
 /// long a guest runs between two yields to the scheduler.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// The WebAssembly proposals enabled beyond wasm 1.0, as reported by `info`;
-/// `component-model` says that `execute` takes components too.
+/// The WebAssembly proposals enabled beyond wasm 1.0, in both modes, as
+/// reported by `info`: exactly these, every other one is refused (GC,
+/// exceptions, memory64, threads, relaxed SIMD, wide arithmetic, custom page
+/// sizes, stack switching). `component-model` says that `execute` takes
+/// components too.
 pub const FEATURES: &[&str] = &[
     "mutable-global",
     "sign-extension",
@@ -91,26 +97,69 @@ impl Runtime {
             .wasm_tail_call(true)
             .wasm_function_references(true)
             .wasm_extended_const(true)
-            .wasm_multi_memory(true);
+            .wasm_multi_memory(true)
+            // Exactly the proposals `FEATURES` lists. Wasmtime's defaults
+            // add more (GC, exceptions, memory64, relaxed SIMD, …), whose
+            // heaps and semantics the limits here were not built or tested
+            // for; each is refused as an invalid module instead.
+            .wasm_gc(false)
+            .wasm_exceptions(false)
+            .wasm_memory64(false)
+            .wasm_relaxed_simd(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_stack_switching(false);
         let engine = Engine::new(&config)?;
         spawn_ticker(&engine)?;
         let linkers = Arc::new(Linkers::new(&engine)?);
         let sandboxed = mode == Mode::Sandboxed;
         // Unrestricted stores cap nothing beyond wasm's own limits.
         let capped = |n: u64| sandboxed.then(|| usize::try_from(n).ok()).flatten();
+        let whole = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let stores = StoreSettings {
-            memory_bytes: capped(limits.memory_bytes),
-            table_elements: capped(limits.table_elements),
-            instances: limits.instances as usize,
+            caps: Caps {
+                store_bytes: capped(limits.memory_bytes),
+                table_elements: capped(limits.table_elements),
+                instances: limits.instances as usize,
+                memories: if sandboxed {
+                    whole(limits.module_memories)
+                } else {
+                    10_000
+                },
+                tables: if sandboxed {
+                    whole(limits.module_tables)
+                } else {
+                    10_000
+                },
+            },
+            server_memory: MemoryBudget::new(
+                "the server's memory",
+                "server-memory-bytes",
+                capped(limits.server_memory_bytes),
+            ),
             grant,
             stopping: CancellationToken::new(),
         };
+        // Unrestricted uploads are trusted: only the compile semaphore and
+        // the cache's bytes bound them.
+        let bounds = sandboxed.then_some(CompileBounds {
+            functions: Some(limits.module_functions),
+            function_operators: limits.function_operators,
+            module_operators: limits.module_operators,
+            function_blocks: limits.function_blocks,
+            module_blocks: limits.module_blocks,
+            memories: Some(limits.module_memories),
+            tables: Some(limits.module_tables),
+            wat_bytes: limits.wat_bytes,
+        });
         Ok(Arc::new(Runtime {
             cache: Arc::new(ModuleCache::new(
                 engine.clone(),
                 linkers.clone(),
                 limits.cached_modules,
-                sandboxed.then_some(limits.module_functions),
+                whole(limits.cache_bytes),
+                limits.compiles as usize,
+                bounds,
             )),
             linkers,
             engine,
@@ -127,9 +176,21 @@ impl Runtime {
         self.stores.stopping.cancel();
     }
 
-    /// A fresh store of this engine, with this mode's limits and WASI grant.
-    pub fn new_store(&self) -> StoreGroup {
-        StoreGroup::new(&self.engine, &self.stores)
+    /// A fresh store of this engine, with this mode's limits and WASI
+    /// grant, its memory counted against `connection_memory` too.
+    pub fn new_store(&self, connection_memory: &Arc<MemoryBudget>) -> StoreGroup {
+        StoreGroup::new(&self.engine, &self.stores, connection_memory)
+    }
+
+    /// A memory budget for one connection's instances (uncapped in
+    /// unrestricted mode).
+    pub fn connection_memory(&self) -> Arc<MemoryBudget> {
+        let limit = usize::try_from(self.limits.connection_memory_bytes).unwrap_or(usize::MAX);
+        MemoryBudget::new(
+            "this connection's memory",
+            "connection-memory-bytes",
+            self.sandboxed_mode().then_some(limit),
+        )
     }
 
     /// What instantiation may spend (a start function runs guest code): the
@@ -184,6 +245,15 @@ impl Runtime {
             limits.memory_bytes = None;
             limits.table_elements = None;
             limits.functions_per_module = None;
+            limits.connection_memory_bytes = None;
+            limits.server_memory_bytes = None;
+            limits.memories_per_module = None;
+            limits.tables_per_module = None;
+            limits.operators_per_function = None;
+            limits.operators_per_module = None;
+            limits.blocks_per_function = None;
+            limits.blocks_per_module = None;
+            limits.wat_bytes = u64::MAX;
         }
         limits
     }
@@ -237,6 +307,8 @@ impl Runtimes {
             stats.hits += more.hits;
             stats.misses += more.misses;
             stats.cached += more.cached;
+            stats.resident_bytes += more.resident_bytes;
+            stats.abandoned += more.abandoned;
         }
         stats
     }

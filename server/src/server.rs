@@ -1,6 +1,7 @@
 //! The listener: accepts connections up to the limit and serves each in its
 //! own task until shutdown.
 
+use crate::access::{Access, HANDSHAKE_RESERVE};
 use crate::config::ServerConfig;
 use crate::connection;
 use crate::runtime::{Runtime, Runtimes};
@@ -36,20 +37,29 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let runtimes = runtimes(&config)?;
-    serve(listener, runtimes, shutdown).await;
+    let access = Arc::new(Access::new(&config)?);
+    serve(listener, runtimes, access, shutdown).await;
     Ok(())
 }
 
-/// Accept connections on `listener` for `runtimes`, up to the connection
-/// limit at once, until `shutdown` is cancelled; then stop the guests still
-/// running and wait for every connection to end.
-pub async fn serve(listener: TcpListener, runtimes: Runtimes, shutdown: CancellationToken) {
+/// Accept connections on `listener` for `runtimes` until `shutdown` is
+/// cancelled; then stop the guests still running and wait for every
+/// connection to end. Up to [`HANDSHAKE_RESERVE`] sockets may be in their
+/// handshake at once; a session takes one of the `--connections` slots only
+/// once its hello is accepted, so silent sockets lock nobody out.
+pub async fn serve(
+    listener: TcpListener,
+    runtimes: Runtimes,
+    access: Arc<Access>,
+    shutdown: CancellationToken,
+) {
     let connections = runtimes.sandboxed.limits().connections.max(1) as usize;
     let slots = Arc::new(Semaphore::new(connections));
+    let handshakes = Arc::new(Semaphore::new(HANDSHAKE_RESERVE));
     let tasks = TaskTracker::new();
     loop {
         let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit {
+            permit = handshakes.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
@@ -69,13 +79,13 @@ pub async fn serve(listener: TcpListener, runtimes: Runtimes, shutdown: Cancella
         };
         let runtimes = runtimes.clone();
         let shutdown = shutdown.child_token();
+        let (access, slots) = (access.clone(), slots.clone());
         tasks.spawn(async move {
             // A bug that panics ends this connection only; say so in the log.
-            let served = AssertUnwindSafe(connection::serve(socket, runtimes, shutdown));
-            if served.catch_unwind().await.is_err() {
+            let served = connection::serve(socket, runtimes, access, permit, slots, shutdown);
+            if AssertUnwindSafe(served).catch_unwind().await.is_err() {
                 tracing::error!("a connection ended in a panic");
             }
-            drop(permit);
         });
     }
     tracing::info!("shutting down; waiting for {} connection(s)", tasks.len());

@@ -27,6 +27,12 @@ impl Session {
         }
     }
 
+    /// Drop this session's compiles once `departed` is cancelled (its client
+    /// left; see [`crate::departure`]).
+    pub fn watch_departure(&mut self, departed: tokio_util::sync::CancellationToken) {
+        self.namespace.watch_departure(departed);
+    }
+
     /// What the server reports about itself to this session.
     pub fn info(&self) -> ServerInfo {
         let runtime = self.namespace.runtime();
@@ -94,7 +100,7 @@ impl Session {
             }
             Request::Reset { name } => ns.reset(&name).await.map(Response::Reset),
             Request::Validate { module } => {
-                let compiled = ns.runtime().cache().module(module).await?;
+                let compiled = ns.compile(module).await?;
                 Ok(Response::Valid {
                     module_hash: compiled.hash.clone(),
                 })

@@ -6,14 +6,15 @@
 //! exports (a memory, a table) are shared live objects and wasmtime objects
 //! never cross stores. A group is freed when its last instance is dropped.
 
-use crate::limiter::Limiter;
+use crate::limiter::{Caps, Limiter};
+use crate::memory_budget::MemoryBudget;
 use crate::wasi::WasiGrant;
 use sandcall_protocol::{ErrorKind, RemoteError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
-use wasmtime::{AsContext, Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{AsContext, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
@@ -39,12 +40,11 @@ pub enum Stop {
 /// What every store of a runtime is made with; built once per runtime.
 #[derive(Clone, Debug)]
 pub struct StoreSettings {
-    /// Bytes one linear memory may grow to (`None`: wasm's own limit).
-    pub memory_bytes: Option<usize>,
-    /// Elements one table may grow to (`None`: wasm's own limit).
-    pub table_elements: Option<usize>,
-    /// Instances one store may ever create.
-    pub instances: usize,
+    /// What the store's limiter caps: its bytes of memories and tables,
+    /// table elements, instances, memories and tables per instance.
+    pub caps: Caps,
+    /// The server's memory budget, shared by every store of the runtime.
+    pub server_memory: Arc<MemoryBudget>,
     /// What WASI grants the store's guests.
     pub grant: WasiGrant,
     /// Cancelled when the server shuts down: running guests stop.
@@ -115,6 +115,23 @@ impl StoreData {
     pub fn take_stop(&mut self) -> Option<Stop> {
         self.stopped.take()
     }
+
+    /// When the guest code about to run must stop, also while it waits in a
+    /// host call ([`crate::cutoff`]). Read after [`arm`].
+    pub fn cutoff(&self) -> crate::cutoff::Cutoff {
+        crate::cutoff::Cutoff {
+            deadline: self.deadline,
+            stopping: self.stopping.clone(),
+        }
+    }
+
+    /// Note that the guest under way was cut off for `stop` while it waited
+    /// in a host call, and the error wasmtime would have given for a stop at
+    /// an epoch tick.
+    pub fn cut_off(&mut self, stop: Stop) -> wasmtime::Error {
+        self.stopped = Some(stop);
+        wasmtime::Error::from(wasmtime::Trap::Interrupt)
+    }
 }
 
 impl WasiView for StoreData {
@@ -159,14 +176,19 @@ pub fn spent(store: &impl AsContext, given: Option<u64>) -> u64 {
 pub struct StoreGroup(Arc<Mutex<Store<StoreData>>>);
 
 impl StoreGroup {
-    /// A fresh store of `engine` made with `settings`, stopping its guest at
-    /// the first epoch tick past the deadline or after shutdown.
-    pub fn new(engine: &Engine, settings: &StoreSettings) -> StoreGroup {
+    /// A fresh store of `engine` made with `settings`, its memory counted
+    /// against `connection_memory` too, stopping its guest at the first epoch
+    /// tick past the deadline or after shutdown.
+    pub fn new(
+        engine: &Engine,
+        settings: &StoreSettings,
+        connection_memory: &Arc<MemoryBudget>,
+    ) -> StoreGroup {
         let data = StoreData {
             limiter: Limiter::new(
-                settings.memory_bytes,
-                settings.table_elements,
-                settings.instances,
+                settings.caps.clone(),
+                connection_memory.clone(),
+                settings.server_memory.clone(),
             ),
             grant: settings.grant.clone(),
             wasi: None,

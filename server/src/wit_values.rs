@@ -4,8 +4,74 @@
 
 use crate::wit_types::wit_type;
 use sandcall_protocol::{ErrorKind, NumType, Packed, RemoteError, Value};
+use std::collections::{HashMap, HashSet};
 use wasmtime::component::Val;
-use wasmtime::component::types::Type;
+use wasmtime::component::types::{Case, Type};
+
+/// Longest piece of a client-sent name quoted in an error message.
+const QUOTE: usize = 64;
+
+/// Longest piece of a type quoted in an error message.
+const TYPE_QUOTE: usize = 200;
+
+/// The case and flag names of the enum, variant and flags types met while
+/// converting one argument, each table built once, when the type is first
+/// met, so checking a value's name is a hash lookup: a linear scan per value
+/// made 200k values of a 10,000-case enum cost 6.7 s of CPU.
+///
+/// wasmtime's types are neither `Hash` nor `Eq`; a type is known by where
+/// its first name lives (its name table belongs to the type, behind the
+/// component's shared `ComponentTypes`) and by how many names it has.
+#[derive(Default)]
+struct Names {
+    sets: HashMap<(usize, usize), HashSet<String>>,
+    cases: HashMap<(usize, usize), HashMap<String, Option<Type>>>,
+}
+
+fn key<'a>(mut names: impl ExactSizeIterator<Item = &'a str>) -> (usize, usize) {
+    let len = names.len();
+    (names.next().map_or(0, |n| n.as_ptr() as usize), len)
+}
+
+impl Names {
+    /// The names of an enum or flags type; `names` lists them.
+    fn set<'a, I>(&mut self, names: impl Fn() -> I) -> &HashSet<String>
+    where
+        I: ExactSizeIterator<Item = &'a str>,
+    {
+        self.sets
+            .entry(key(names()))
+            .or_insert_with(|| names().map(str::to_string).collect())
+    }
+
+    /// The cases of a variant type, with their payload types.
+    fn cases<'a, I>(&mut self, cases: impl Fn() -> I) -> &HashMap<String, Option<Type>>
+    where
+        I: ExactSizeIterator<Item = Case<'a>>,
+    {
+        self.cases
+            .entry(key(cases().map(|c| c.name)))
+            .or_insert_with(|| cases().map(|c| (c.name.to_string(), c.ty)).collect())
+    }
+}
+
+/// A type, spelled as WIT, for an error message: at most [`TYPE_QUOTE`]
+/// bytes of it (a 10,000-case enum spells to 70 KB).
+fn type_name(ty: &Type) -> String {
+    sandcall_protocol::value::preview(&wit_type(ty), TYPE_QUOTE)
+}
+
+/// At most [`QUOTE`] bytes of a client-sent name, for an error message.
+fn quote(name: &str) -> String {
+    if name.len() <= QUOTE {
+        return name.to_string();
+    }
+    let mut end = QUOTE;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &name[..end], name.len())
+}
 
 /// `value` as a [`Val`] of type `ty`; `what` names the value for errors
 /// ("argument 1 of `quick-sort`").
@@ -18,13 +84,25 @@ pub fn to_component_val(
     ty: &Type,
     what: &dyn Fn() -> String,
 ) -> Result<Val, RemoteError> {
+    convert(value, ty, what, &mut Names::default())
+}
+
+/// [`to_component_val`] with the name tables built so far. Each value costs
+/// time in proportion to its own size (names hashed, record fields looked up
+/// by name), and error messages quote client data by a bounded prefix only.
+fn convert(
+    value: &Value,
+    ty: &Type,
+    what: &dyn Fn() -> String,
+    names: &mut Names,
+) -> Result<Val, RemoteError> {
     let mismatch = || {
         RemoteError::new(
             ErrorKind::BadRequest,
             format!(
                 "{}: expected {}, got a {}",
                 what(),
-                wit_type(ty),
+                type_name(ty),
                 value.kind_name()
             ),
         )
@@ -50,7 +128,7 @@ pub fn to_component_val(
             if wit_type(&elem).num_type() != Some(p.elem) {
                 return Err(bad(format!(
                     "expected {}, got a packed list<{}>",
-                    wit_type(ty),
+                    type_name(ty),
                     p.elem
                 )));
             }
@@ -66,29 +144,46 @@ pub fn to_component_val(
             let elem = list.ty();
             let mut vals = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                vals.push(to_component_val(item, &elem, &|| {
-                    format!("{}, element {i}", what())
-                })?);
+                vals.push(convert(
+                    item,
+                    &elem,
+                    &|| format!("{}, element {i}", what()),
+                    names,
+                )?);
             }
             Val::List(vals)
         }
         (Type::Record(record), Value::Record(fields)) => {
-            let mut vals = Vec::with_capacity(fields.len());
+            // By name, the first of a repeated name winning, as before.
+            let mut given: HashMap<&str, &Value> = HashMap::with_capacity(fields.len());
+            for (n, v) in fields {
+                given.entry(n.as_str()).or_insert(v);
+            }
+            let mut vals = Vec::with_capacity(record.fields().len());
             for field in record.fields() {
-                let Some((_, v)) = fields.iter().find(|(n, _)| n == field.name) else {
+                let Some(v) = given.get(field.name) else {
                     return Err(bad(format!("the record has no field `{}`", field.name)));
                 };
                 let name = field.name;
                 vals.push((
                     name.to_string(),
-                    to_component_val(v, &field.ty, &|| format!("{}, field `{name}`", what()))?,
+                    convert(
+                        v,
+                        &field.ty,
+                        &|| format!("{}, field `{name}`", what()),
+                        names,
+                    )?,
                 ));
             }
-            if let Some((extra, _)) = fields
-                .iter()
-                .find(|(n, _)| !vals.iter().any(|(m, _)| m == n))
-            {
-                return Err(bad(format!("{} has no field `{extra}`", wit_type(ty))));
+            if given.len() > vals.len() {
+                let known: HashSet<&str> = record.fields().map(|f| f.name).collect();
+                if let Some((extra, _)) = fields.iter().find(|(n, _)| !known.contains(n.as_str())) {
+                    return Err(bad(format!(
+                        "{} has no field `{}`",
+                        type_name(ty),
+                        quote(extra)
+                    )));
+                }
             }
             Val::Record(vals)
         }
@@ -98,40 +193,65 @@ pub fn to_component_val(
             }
             let mut vals = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(tuple.types()).enumerate() {
-                vals.push(to_component_val(item, &t, &|| {
-                    format!("{}, item {i}", what())
-                })?);
+                vals.push(convert(
+                    item,
+                    &t,
+                    &|| format!("{}, item {i}", what()),
+                    names,
+                )?);
             }
             Val::Tuple(vals)
         }
         (Type::Variant(variant), Value::Variant(case, payload)) => {
-            let Some(c) = variant.cases().find(|c| c.name == case) else {
-                return Err(bad(format!("{} has no case `{case}`", wit_type(ty))));
+            let Some(case_ty) = names.cases(|| variant.cases()).get(case.as_str()).cloned() else {
+                return Err(bad(format!(
+                    "{} has no case `{}`",
+                    type_name(ty),
+                    quote(case)
+                )));
             };
-            let payload = optional(c.ty.as_ref(), payload.as_deref(), case, what)?;
+            let payload = optional(case_ty.as_ref(), payload.as_deref(), case, what, names)?;
             Val::Variant(case.clone(), payload)
         }
         (Type::Enum(e), Value::Enum(case)) => {
-            if !e.names().any(|n| n == case) {
-                return Err(bad(format!("{} has no case `{case}`", wit_type(ty))));
+            if !names.set(|| e.names()).contains(case.as_str()) {
+                return Err(bad(format!(
+                    "{} has no case `{}`",
+                    type_name(ty),
+                    quote(case)
+                )));
             }
             Val::Enum(case.clone())
         }
         (Type::Option(o), Value::Option(v)) => Val::Option(match v {
             None => None,
-            Some(v) => Some(Box::new(to_component_val(v, &o.ty(), &|| {
-                format!("{}, some", what())
-            })?)),
+            Some(v) => Some(Box::new(convert(
+                v,
+                &o.ty(),
+                &|| format!("{}, some", what()),
+                names,
+            )?)),
         }),
         (Type::Result(r), Value::Result(v)) => Val::Result(match v {
-            Ok(v) => Ok(optional(r.ok().as_ref(), v.as_deref(), "ok", what)?),
-            Err(v) => Err(optional(r.err().as_ref(), v.as_deref(), "err", what)?),
+            Ok(v) => Ok(optional(r.ok().as_ref(), v.as_deref(), "ok", what, names)?),
+            Err(v) => Err(optional(
+                r.err().as_ref(),
+                v.as_deref(),
+                "err",
+                what,
+                names,
+            )?),
         }),
-        (Type::Flags(f), Value::Flags(names)) => {
-            if let Some(unknown) = names.iter().find(|n| !f.names().any(|m| m == n.as_str())) {
-                return Err(bad(format!("{} has no flag `{unknown}`", wit_type(ty))));
+        (Type::Flags(f), Value::Flags(given)) => {
+            let known = names.set(|| f.names());
+            if let Some(unknown) = given.iter().find(|n| !known.contains(n.as_str())) {
+                return Err(bad(format!(
+                    "{} has no flag `{}`",
+                    type_name(ty),
+                    quote(unknown)
+                )));
             }
-            Val::Flags(names.clone())
+            Val::Flags(given.clone())
         }
         (
             Type::Own(_)
@@ -145,7 +265,11 @@ pub fn to_component_val(
         ) => {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
-                format!("{}: values of type {} cannot be sent", what(), wit_type(ty)),
+                format!(
+                    "{}: values of type {} cannot be sent",
+                    what(),
+                    type_name(ty)
+                ),
             ));
         }
         _ => return Err(mismatch()),
@@ -158,18 +282,23 @@ fn optional(
     payload: Option<&Value>,
     case: &str,
     what: &dyn Fn() -> String,
+    names: &mut Names,
 ) -> Result<Option<Box<Val>>, RemoteError> {
+    let case = &quote(case);
     match (ty, payload) {
         (None, None) => Ok(None),
-        (Some(t), Some(v)) => Ok(Some(Box::new(to_component_val(v, t, &|| {
-            format!("{}, {case}", what())
-        })?))),
+        (Some(t), Some(v)) => Ok(Some(Box::new(convert(
+            v,
+            t,
+            &|| format!("{}, {case}", what()),
+            names,
+        )?))),
         (Some(t), None) => Err(RemoteError::new(
             ErrorKind::BadRequest,
             format!(
                 "{}: case `{case}` needs a payload of type {}",
                 what(),
-                wit_type(t)
+                type_name(t)
             ),
         )),
         (None, Some(_)) => Err(RemoteError::new(

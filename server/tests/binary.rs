@@ -41,6 +41,7 @@ async fn hello(addr: &str, mode: Mode) -> (Framed<TcpStream, MessageCodec>, Welc
         protocol_version: PROTOCOL_VERSION,
         client: "binary test".into(),
         mode,
+        token: None,
     };
     framed.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =

@@ -24,6 +24,7 @@ async fn connect(server: &EmbeddedServer) -> Session {
         protocol_version: PROTOCOL_VERSION,
         client: "embedded test".into(),
         mode: Mode::Sandboxed,
+        token: None,
     };
     session.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =

@@ -30,6 +30,7 @@ pub enum Attack {
     OutputBomb,
     CompileBomb,
     ManyExports,
+    Sleeper,
 }
 
 /// What happened to an attack.
@@ -115,7 +116,7 @@ impl Settings {
 
 impl Attack {
     /// Every attack, in the order `compare` prints them.
-    pub const ALL: [Attack; 11] = [
+    pub const ALL: [Attack; 12] = [
         Attack::InfiniteLoop,
         Attack::HeavyLoop,
         Attack::MemoryBomb,
@@ -127,6 +128,7 @@ impl Attack {
         Attack::OutputBomb,
         Attack::CompileBomb,
         Attack::ManyExports,
+        Attack::Sleeper,
     ];
 
     /// A short name.
@@ -143,6 +145,7 @@ impl Attack {
             Attack::OutputBomb => "output bomb",
             Attack::CompileBomb => "compile bomb",
             Attack::ManyExports => "many exports",
+            Attack::Sleeper => "sleep past the deadline (WASI)",
         }
     }
 
@@ -160,6 +163,7 @@ impl Attack {
             Attack::OutputBomb => "a component returning a 300 MB list<u8>",
             Attack::CompileBomb => "one-line functions up to the module size limit",
             Attack::ManyExports => "100,000 exported one-line functions",
+            Attack::Sleeper => "poll_oneoff on a 60 s clock, where no epoch tick reaches it",
         }
     }
 
@@ -198,6 +202,14 @@ impl Attack {
                 }
             }
             Attack::Recursion | Attack::OutputBomb => Stopped,
+            // Unrestricted, only the client's own deadline ends the sleep.
+            Attack::Sleeper => {
+                if sandboxed {
+                    Stopped
+                } else {
+                    Bounded
+                }
+            }
             Attack::CompileBomb => {
                 if sandboxed {
                     Refused

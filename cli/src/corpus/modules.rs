@@ -119,6 +119,19 @@ pub const READ_FILE: &str = r#"(module
     (if (local.get $errno) (then (return (i32.sub (i32.const 0) (local.get $errno)))))
     (i32.load (i32.const 52))))"#;
 
+/// Sleeps `run(ns)` nanoseconds in one WASI `poll_oneoff` on a relative
+/// monotonic-clock subscription: no wasm runs meanwhile, so no epoch tick
+/// stops it; returns the WASI errno.
+pub const SLEEPER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (param $ns i64) (result i32)
+    (i32.store8 (i32.const 8) (i32.const 0))     ;; tag: clock
+    (i32.store (i32.const 16) (i32.const 1))     ;; monotonic
+    (i64.store (i32.const 24) (local.get $ns))   ;; relative timeout
+    (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))"#;
+
 /// Where [`READ_ENV`] puts the variables (`NAME=value\0…`); their total
 /// size is at [`ENV_SIZE`].
 pub const ENV_STRINGS: u64 = 65536;

@@ -150,6 +150,7 @@ async fn attempt(
         }
         Attack::ReadFile => read_file(conn).await?,
         Attack::ReadEnv => read_env(conn).await?,
+        Attack::Sleeper => sleeper(conn, s, sandboxed).await?,
         Attack::OutputBomb => {
             conn.execute_with(NAME, sandcall_guests::VALUES_WASM, true)
                 .await?;
@@ -232,6 +233,47 @@ async fn compile_bomb(
             limit / bytes.max(1)
         ),
     ))
+}
+
+/// A guest asleep in WASI for 60 s: cut at the deadline (the server's when
+/// sandboxed, with the client's own as well; only the client's when
+/// unrestricted), not when it wakes.
+async fn sleeper(
+    conn: &mut Connection,
+    s: &Settings,
+    sandboxed: bool,
+) -> Result<Judged, ClientError> {
+    conn.execute_with(NAME, modules::SLEEPER, true).await?;
+    let start = Instant::now();
+    let asked = eval(
+        "run",
+        vec![Value::I64(60_000_000_000)],
+        s.client_deadline_ms,
+    );
+    let e = match conn.eval_with(asked).await {
+        Ok(_) => return Ok(unexpected("slept for 60 s")),
+        Err(e) => e,
+    };
+    let took = start.elapsed();
+    if e.kind() != Some(ErrorKind::DeadlineExceeded)
+        || took > Duration::from_millis(s.client_deadline_ms + 2_000)
+    {
+        return Ok(unexpected(&format!("{e} after {}", secs(took))));
+    }
+    Ok(if sandboxed {
+        (
+            Verdict::Stopped,
+            format!("stopped: deadline after {}, asleep in WASI", secs(took)),
+        )
+    } else {
+        (
+            Verdict::Bounded,
+            format!(
+                "bounded: cut at the client's own {} ms deadline; the server sets none",
+                s.client_deadline_ms
+            ),
+        )
+    })
 }
 
 /// The verdict on an upload the server refused before compiling.

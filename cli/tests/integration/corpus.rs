@@ -120,3 +120,8 @@ async fn compile_bomb() {
 async fn many_exports() {
     attack_in_both_modes(Attack::ManyExports).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sleeper() {
+    attack_in_both_modes(Attack::Sleeper).await;
+}

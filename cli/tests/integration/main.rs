@@ -26,6 +26,7 @@ pub async fn server_allowing_unrestricted(limits: LimitConfig, dir: &Path) -> Em
         limits,
         allow_unrestricted: true,
         unrestricted_dir: Some(dir.to_path_buf()),
+        ..ServerConfig::default()
     })
     .await
     .expect("server starts")

@@ -225,6 +225,7 @@ async fn raw_session(
         protocol_version: PROTOCOL_VERSION,
         client: "raw".into(),
         mode: Mode::Sandboxed,
+        token: None,
     };
     framed.send((1, &hello)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();
@@ -324,6 +325,7 @@ async fn a_wrong_protocol_version_is_refused_in_the_handshake() {
         protocol_version: PROTOCOL_VERSION + 1,
         client: "future".into(),
         mode: Mode::Sandboxed,
+        token: None,
     };
     framed.send((1, &hello)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();

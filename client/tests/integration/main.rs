@@ -6,6 +6,9 @@
 mod common;
 mod component_limits;
 mod components;
+mod decoding;
+mod host_calls;
 mod limits;
 mod requests;
+mod security;
 mod sorts;

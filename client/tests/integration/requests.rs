@@ -220,8 +220,9 @@ async fn malformed_and_invalid_modules_are_refused() {
         );
     }
     assert!(conn.namespace().await.unwrap().is_empty());
-    // Parse errors quote the offending line; a 1 MB line is not sent back whole.
-    let e = conn.execute("m", "(".repeat(1 << 20)).await.unwrap_err();
+    // Parse errors quote the offending line; a 200 KB line (within
+    // --wat-bytes) is not sent back whole.
+    let e = conn.execute("m", "(".repeat(200 << 10)).await.unwrap_err();
     assert_eq!(e.kind(), Some(ErrorKind::InvalidModule));
     assert!(
         e.remote().unwrap().message.len() <= 4200,

@@ -1,0 +1,182 @@
+//! A tenant's ceilings applied to its session's requests: fuel and deadline
+//! per call, module size and the fuel budget, checked before the session
+//! sees a request, and the limits `info` reports lowered to match.
+
+use crate::session::Session;
+use crate::tenants::{ConnectionGuard, Tenant};
+use sandcall_protocol::{ErrorKind, Limits, RemoteError, Request, Response};
+use std::sync::Arc;
+
+/// The tenant of a session (none on a server without `--tenants`).
+pub struct Ceilings {
+    tenant: Option<Arc<Tenant>>,
+    _connection: Option<ConnectionGuard>,
+}
+
+impl Ceilings {
+    /// No tenant: the server's own limits only.
+    pub fn none() -> Self {
+        Ceilings {
+            tenant: None,
+            _connection: None,
+        }
+    }
+
+    /// `tenant`'s ceilings, holding one of its connections.
+    pub fn of(tenant: Arc<Tenant>, connection: ConnectionGuard) -> Self {
+        Ceilings {
+            tenant: Some(tenant),
+            _connection: Some(connection),
+        }
+    }
+
+    /// The tenant's name, for the logs.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_ref().map(|t| t.entry.name.as_str())
+    }
+
+    /// Refuse what exceeds a ceiling or the budget; lower a default that
+    /// exceeds one (a call that asks for nothing gets the tenant's ceiling).
+    ///
+    /// # Errors
+    /// `resource-limit` naming the ceiling, or `quota-exceeded` with the
+    /// seconds until the budget refills.
+    pub fn admit(&self, request: &mut Request, limits: &Limits) -> Result<(), RemoteError> {
+        let Some(tenant) = &self.tenant else {
+            return Ok(());
+        };
+        let entry = &tenant.entry;
+        let over = |what: &str, asked: u64, ceiling: u64| {
+            RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "{what} of {asked} exceeds tenant {:?}'s ceiling of {ceiling}",
+                    entry.name
+                ),
+            )
+        };
+        match request {
+            Request::Eval(eval) => {
+                if let Err(seconds) = tenant.budget.check() {
+                    return Err(RemoteError::new(
+                        ErrorKind::QuotaExceeded,
+                        format!(
+                            "tenant {:?} used its fuel budget of {} per minute; it refills in \
+                             {seconds} s",
+                            entry.name,
+                            tenant.budget.per_period().unwrap_or(0)
+                        ),
+                    ));
+                }
+                clamp(&mut eval.fuel, limits.default_fuel, entry.max_fuel)
+                    .map_err(|(asked, max)| over("fuel", asked, max))?;
+                clamp(
+                    &mut eval.deadline_ms,
+                    limits.default_deadline_ms,
+                    entry.max_deadline_ms,
+                )
+                .map_err(|(asked, max)| over("deadline (ms)", asked, max))?;
+            }
+            Request::Execute(execute) => module_size(&execute.module, entry.module_bytes)
+                .map_err(|(asked, max)| over("module size", asked, max))?,
+            Request::Validate { module } => module_size(module, entry.module_bytes)
+                .map_err(|(asked, max)| over("module size", asked, max))?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Count the fuel a call used against the budget: what it reports, or
+    /// all it was `given` when it ran out of fuel or time.
+    pub fn charge(&self, reply: &Result<Response, RemoteError>, given: u64) {
+        let Some(tenant) = &self.tenant else {
+            return;
+        };
+        match reply {
+            Ok(Response::Evaluated(result)) => tenant.budget.charge(result.fuel_used),
+            Err(e) if matches!(e.kind, ErrorKind::OutOfFuel | ErrorKind::DeadlineExceeded) => {
+                tenant.budget.charge(given)
+            }
+            _ => {}
+        }
+    }
+
+    /// `limits` lowered to the tenant's ceilings: the limits in force.
+    pub fn report(&self, limits: &mut Limits) {
+        let Some(tenant) = &self.tenant else {
+            return;
+        };
+        let entry = &tenant.entry;
+        let lower = |value: &mut Option<u64>, ceiling: Option<u64>| {
+            if let (Some(v), Some(c)) = (value.as_mut(), ceiling) {
+                *v = (*v).min(c);
+            }
+        };
+        lower(&mut limits.max_fuel, entry.max_fuel);
+        lower(&mut limits.default_fuel, entry.max_fuel);
+        lower(&mut limits.max_deadline_ms, entry.max_deadline_ms);
+        lower(&mut limits.default_deadline_ms, entry.max_deadline_ms);
+        if let Some(c) = entry.module_bytes {
+            limits.module_bytes = limits.module_bytes.min(c);
+        }
+        if let Some(c) = entry.connections {
+            limits.connections = limits.connections.min(c);
+        }
+    }
+}
+
+/// Refuse an asked value over `ceiling`; lower a missing one whose default
+/// is over it. `Err((asked, ceiling))`.
+fn clamp(
+    asked: &mut Option<u64>,
+    default: Option<u64>,
+    ceiling: Option<u64>,
+) -> Result<(), (u64, u64)> {
+    let Some(ceiling) = ceiling else {
+        return Ok(());
+    };
+    match *asked {
+        Some(value) if value > ceiling => Err((value, ceiling)),
+        Some(_) => Ok(()),
+        None => {
+            if default.is_none_or(|d| d > ceiling) {
+                *asked = Some(ceiling);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn module_size(module: &[u8], ceiling: Option<u64>) -> Result<(), (u64, u64)> {
+    match ceiling {
+        Some(max) if module.len() as u64 > max => Err((module.len() as u64, max)),
+        _ => Ok(()),
+    }
+}
+
+impl Ceilings {
+    /// `request` through `session`, within the tenant's ceilings and budget.
+    ///
+    /// # Errors
+    /// As [`Ceilings::admit`] and [`Session::handle`].
+    pub async fn handle(
+        &self,
+        session: &mut Session,
+        mut request: Request,
+    ) -> Result<Response, RemoteError> {
+        let mut given = 0;
+        if self.tenant.is_some() {
+            let limits = session.info().limits;
+            self.admit(&mut request, &limits)?;
+            if let Request::Eval(eval) = &request {
+                given = eval.fuel.or(limits.default_fuel).unwrap_or(0);
+            }
+        }
+        let mut reply = session.handle(request).await;
+        self.charge(&reply, given);
+        if let Ok(Response::Info(info)) = &mut reply {
+            self.report(&mut info.limits);
+        }
+        reply
+    }
+}
