@@ -19,6 +19,7 @@ pub struct ServerInfo {
     /// The limits in force for this connection.
     pub limits: Limits,
     /// The WebAssembly proposals enabled beyond wasm 1.0.
+    #[serde(deserialize_with = "crate::nesting::counted")]
     pub features: Vec<String>,
 }
 
@@ -36,6 +37,7 @@ pub struct InstanceInfo {
     pub kind: InstanceKind,
     /// Hex SHA-256 of the uploaded bytes (the compile cache key).
     pub module_hash: String,
+    #[serde(deserialize_with = "crate::nesting::counted")]
     pub exports: Vec<ExportInfo>,
     /// Bytes of linear memory the instance holds now: its exported memories
     /// for a core module, all of its memories for a component.
@@ -44,6 +46,7 @@ pub struct InstanceInfo {
     /// A `reset` starts it again from 0.
     pub fuel_used: u64,
     /// Module names this instance is registered under for later imports.
+    #[serde(deserialize_with = "crate::nesting::counted")]
     pub registered_as: Vec<String>,
 }
 

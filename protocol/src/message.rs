@@ -111,6 +111,7 @@ fn bounded_args<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D:
 /// The results of a call and what it cost.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvalResult {
+    #[serde(deserialize_with = "crate::nesting::capped")]
     pub results: Vec<Value>,
     /// Fuel the call used (0 where fuel is off).
     pub fuel_used: u64,
@@ -192,7 +193,7 @@ pub enum Response {
     Info(ServerInfo),
     Executed(InstanceInfo),
     Evaluated(EvalResult),
-    Namespace(Vec<InstanceInfo>),
+    Namespace(#[serde(deserialize_with = "crate::nesting::counted")] Vec<InstanceInfo>),
     Dropped,
     Global(Value),
     GlobalSet,
@@ -209,6 +210,27 @@ pub enum Response {
 
 #[cfg(test)]
 mod tests {
+    use crate::codec::decode_body;
+
+    #[test]
+    fn a_namespace_answer_of_a_million_names_is_refused() {
+        // A hostile server's answer: one instance registered under 2^20 + 1
+        // empty names (1 byte each on the wire, 24 in memory).
+        let instance = crate::InstanceInfo {
+            name: "x".into(),
+            kind: crate::InstanceKind::Core,
+            module_hash: String::new(),
+            exports: Vec::new(),
+            memory_bytes: 0,
+            fuel_used: 0,
+            registered_as: vec![String::new(); (crate::nesting::MAX_VALUES + 1) as usize],
+        };
+        let answer: Result<Response, crate::RemoteError> = Ok(Response::Namespace(vec![instance]));
+        let body = bincode::serde::encode_to_vec(&answer, bincode::config::standard()).unwrap();
+        let decoded = decode_body::<Result<Response, crate::RemoteError>>(&body);
+        assert!(decoded.is_err(), "decoded {} bytes of names", body.len());
+    }
+
     use super::*;
 
     #[test]
