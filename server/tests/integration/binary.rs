@@ -5,32 +5,14 @@ use sandcall_protocol::{
     Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, Welcome,
 };
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 /// Start the server binary with `args` on port 0; its address from the
 /// first line it prints.
 fn start(args: &[&OsStr]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, addr)
+    crate::spawn_server(args, true)
 }
 
 /// Connect and say hello in `mode`; the server's welcome.

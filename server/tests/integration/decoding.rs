@@ -13,8 +13,7 @@ use sandcall_protocol::{
     ErrorKind, Eval, Execute, Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request,
     Response, Value, Welcome,
 };
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -32,22 +31,7 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let (child, addr) = crate::spawn_server::<&str>(&[], false);
         Server { child, addr }
     }
 

@@ -9,9 +9,7 @@ use sandcall_protocol::{
     ErrorKind, Eval, Execute, Hello, Limits, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError,
     Request, Response, Welcome,
 };
-use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -32,23 +30,7 @@ impl Drop for Server {
 impl Server {
     /// Start the binary with `args` on port 0.
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sandcall-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args.iter().map(OsStr::new))
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let (child, addr) = crate::spawn_server(args, false);
         Server { child, addr }
     }
 

@@ -5,6 +5,7 @@ use futures_util::{SinkExt, StreamExt};
 use sandcall_protocol::{
     ErrorKind, Hello, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Welcome,
 };
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -64,22 +65,8 @@ async fn tenant_add_prints_a_token_once_and_the_server_accepts_only_it() {
     }
     assert_eq!(text.matches("name = ").count(), 2, "{text}");
 
-    let mut child = Command::new(SERVER)
-        .args(["--listen", "127.0.0.1:0", "--tenants"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let (mut child, addr) =
+        crate::spawn_server(&[OsStr::new("--tenants"), file.as_os_str()], false);
     for token in [&first, &second, &other] {
         hello(&addr, Some(token)).await.unwrap();
     }
