@@ -17,7 +17,7 @@
 //! - [`results`], [`targets`]: the figures, and the targets judged.
 //! - [`report`], [`rows`], [`plot`]: the table, its rows, the plot.
 //! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.
-//! - [`tls`]: `--tls`, TLS against plaintext.
+//! - [`tls`]: section 7, TLS against plaintext (alone with `--tls`).
 
 mod calls;
 mod echo;
@@ -75,8 +75,8 @@ struct Args {
     /// How long --profile runs.
     #[arg(long, default_value_t = 5)]
     profile_secs: u64,
-    /// Instead of the benchmark: TLS against plaintext (connect, trivial
-    /// eval, a 1,000,000-int sort), as a table on stdout.
+    /// Only section 7: TLS against plaintext (connect, trivial eval, a
+    /// 1,000,000-int sort), as a table on stdout.
     #[arg(long)]
     tls: bool,
     /// Internal: run the raw TCP echo server.
@@ -169,6 +169,9 @@ async fn main() -> anyhow::Result<()> {
     let instances = if quick { 100 } else { memory::INSTANCES };
     let memory = memory::measure(&server, &server_args, instances).await?;
 
+    eprintln!("== 7: TLS against plaintext");
+    let tls = tls::measure(&server, quick).await.map_err(brief);
+
     // Section 1's p50s again, at the moment RPyC runs: the machine drifts.
     let (eval_now, echo_now) = calls::eval_and_echo_p50(&addr, &echo_server.addr, 2_000).await?;
 
@@ -213,6 +216,7 @@ async fn main() -> anyhow::Result<()> {
         },
         memory,
         rpyc,
+        tls,
         targets: Vec::new(),
     };
     results.judge();

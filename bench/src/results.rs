@@ -5,6 +5,7 @@ use crate::memory::MemoryFigures;
 use crate::rpyc::{RpycFigures, RpycSort};
 use crate::sorts::{ExecuteTimes, RemoteSort, Workload};
 use crate::targets::Target;
+use crate::tls::TlsFigures;
 use serde::Serialize;
 
 /// A figure that may be missing, with the reason (e.g. a mode the server
@@ -55,6 +56,8 @@ pub struct Results {
     pub execute: Executes,
     pub memory: MemoryFigures,
     pub rpyc: Maybe<RpycFigures>,
+    /// TLS against plaintext, on two servers of their own.
+    pub tls: Maybe<TlsFigures>,
     pub targets: Vec<Target>,
 }
 

@@ -6,6 +6,7 @@ use crate::results::{Maybe, Results, SortRow};
 use crate::sorts::RemoteSort;
 use crate::stats::{bytes, ratio, thousands, time};
 use crate::targets::met;
+use crate::tls::TlsFigures;
 
 /// Every row of the table of `r`, in section order.
 pub fn all(r: &Results) -> Vec<Row> {
@@ -23,7 +24,31 @@ pub fn all(r: &Results) -> Vec<Row> {
     }
     execute_and_memory(r, &mut rows);
     rpyc_rows(r, &mut rows);
+    tls_rows(r, &mut rows);
     rows
+}
+
+/// Section 7: each TLS figure with plaintext as its floor.
+fn tls_rows(r: &Results, rows: &mut Vec<Row>) {
+    let Ok(f) = &r.tls else {
+        return;
+    };
+    let n = thousands(f.sort_n as u64);
+    let sort = format!("quick sort of {n} ints end to end, p50");
+    let measures = [
+        ("connect + TLS handshake p50", f.connect_ns, "tls-connect"),
+        ("trivial eval over TLS p50", f.eval_ns, "tls-eval"),
+        (sort.as_str(), f.sort_ns, "tls-sort"),
+    ];
+    for (measure, pair, id) in measures {
+        let x = row("7 TLS", measure, time(pair[1] as f64))
+            .floor(
+                format!("plaintext {}", time(pair[0] as f64)),
+                TlsFigures::ratio(pair),
+            )
+            .target(r, id);
+        rows.push(x);
+    }
 }
 
 /// One line of the table.

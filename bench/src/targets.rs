@@ -4,6 +4,7 @@
 
 use crate::results::{Results, SortRow};
 use crate::stats::{bytes, ratio, thousands, time};
+use crate::tls::TlsFigures;
 use serde::Serialize;
 
 /// One target of the issue: the figure, the bound, met or not (`None`
@@ -202,7 +203,46 @@ impl Results {
         );
         let what = "peak RSS during the 1,000,000-element sort, above idle";
         t.add("peak-rss", what, figure, "≤ 6×", Some(x <= 6.0));
+        self.judge_tls(&mut t);
         self.targets = t.0;
+    }
+
+    /// Issue 12's TLS targets: connect, trivial eval and the 1,000,000-int
+    /// sort over TLS against plaintext.
+    fn judge_tls(&self, t: &mut Targets) {
+        let tls = match &self.tls {
+            Ok(f) => f,
+            Err(why) => {
+                for (id, what, bound) in TLS_TARGETS {
+                    t.add(id, what, format!("n/a ({why})"), bound, None);
+                }
+                return;
+            }
+        };
+        let [connect, eval, sort] = TLS_TARGETS;
+        let pair = |p: [u64; 2]| {
+            let x = TlsFigures::ratio(p);
+            let figure = format!(
+                "{} vs {}: {}",
+                time(p[1] as f64),
+                time(p[0] as f64),
+                ratio(x)
+            );
+            (figure, x)
+        };
+        t.add(
+            connect.0,
+            connect.1,
+            time(tls.connect_ns[1] as f64),
+            connect.2,
+            Some(tls.connect_ns[1] <= 2_000_000),
+        );
+        let (figure, x) = pair(tls.eval_ns);
+        t.add(eval.0, eval.1, figure, eval.2, Some(x <= 1.15));
+        let (figure, x) = pair(tls.sort_ns);
+        let full = tls.sort_n >= 1_000_000;
+        let figure = format!("{figure} ({} ints)", thousands(tls.sort_n as u64));
+        t.add(sort.0, sort.1, figure, sort.2, full.then_some(x <= 1.10));
     }
 
     /// The target with key `id`.
@@ -210,6 +250,21 @@ impl Results {
         self.targets.iter().find(|t| t.id == id)
     }
 }
+
+/// Key, what and bound of each TLS target.
+const TLS_TARGETS: [(&str, &str, &str); 3] = [
+    ("tls-connect", "TLS connect + handshake p50", "≤ 2 ms"),
+    (
+        "tls-eval",
+        "trivial eval p50 over TLS vs plaintext",
+        "≤ 1.15×",
+    ),
+    (
+        "tls-sort",
+        "1,000,000-int quick sort end to end, TLS vs plaintext",
+        "≤ 1.10×",
+    ),
+];
 
 /// The targets as they are judged.
 struct Targets(Vec<Target>);

@@ -9,16 +9,58 @@ use crate::stats::{median, time};
 use anyhow::Context;
 use rcgen::{CertificateParams, KeyPair};
 use sandcall::{ConnectOptions, Connection, Value};
+use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const TRIVIAL: &str = r#"(module (func (export "one") (result i32) i32.const 1))"#;
 
-/// Run the comparison against `server` (the binary) and print a table.
+/// TLS against plaintext, measured interleaved on two servers of the same
+/// binary: medians of each, plaintext first.
+#[derive(Clone, Debug, Serialize)]
+pub struct TlsFigures {
+    pub connect_ns: [u64; 2],
+    pub eval_ns: [u64; 2],
+    pub sort_ns: [u64; 2],
+    /// Elements of the sorted list.
+    pub sort_n: usize,
+}
+
+impl TlsFigures {
+    /// TLS ÷ plaintext of a pair of medians.
+    pub fn ratio(pair: [u64; 2]) -> f64 {
+        pair[1] as f64 / pair[0] as f64
+    }
+}
+
+/// `--tls`: measure, and print the comparison as a table.
 ///
 /// # Errors
 /// When a server does not start or a call fails.
 pub async fn run(server: &Path, quick: bool) -> anyhow::Result<()> {
+    let f = measure(server, quick).await?;
+    println!("| TLS vs plaintext | plaintext p50 | TLS p50 | ratio | target |");
+    println!("|---|---|---|---|---|");
+    let row = |what: &str, pair: [u64; 2], target: &str| {
+        println!(
+            "| {what} | {} | {} | {:.2}× | {target} |",
+            time(pair[0] as f64),
+            time(pair[1] as f64),
+            TlsFigures::ratio(pair)
+        );
+    };
+    row("connect + handshake", f.connect_ns, "TLS ≤ 2 ms");
+    row("trivial eval", f.eval_ns, "≤ 1.15×");
+    let sort = format!("quick sort of {} ints, end to end", f.sort_n);
+    row(&sort, f.sort_ns, "≤ 1.10×");
+    Ok(())
+}
+
+/// Measure TLS against plaintext on two servers started from `server`.
+///
+/// # Errors
+/// When a server does not start or a call fails.
+pub async fn measure(server: &Path, quick: bool) -> anyhow::Result<TlsFigures> {
     let dir = std::env::temp_dir().join(format!("sandcall-bench-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let key = KeyPair::generate()?;
@@ -81,25 +123,14 @@ pub async fn run(server: &Path, quick: bool) -> anyhow::Result<()> {
             anyhow::ensure!(!answer.results.is_empty(), "no result");
         }
     }
-    println!("| TLS vs plaintext | plaintext p50 | TLS p50 | ratio | target |");
-    println!("|---|---|---|---|---|");
-    let row = |what: &str, times: &mut [Vec<Duration>; 2], target: &str| {
-        let (a, b) = (median(&mut times[0]), median(&mut times[1]));
-        let ratio = b.as_secs_f64() / a.as_secs_f64();
-        println!(
-            "| {what} | {} | {} | {ratio:.2}× | {target} |",
-            time(a.as_nanos() as f64),
-            time(b.as_nanos() as f64)
-        );
-    };
-    row("connect + handshake", &mut connect_times, "TLS ≤ 2 ms");
-    row("trivial eval", &mut eval_times, "≤ 1.15×");
-    row(
-        &format!("quick sort of {n} ints, end to end"),
-        &mut sort_times,
-        "≤ 1.10×",
-    );
     drop((plain, tls));
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    let p50 =
+        |times: &mut [Vec<Duration>; 2]| [0, 1].map(|i| median(&mut times[i]).as_nanos() as u64);
+    Ok(TlsFigures {
+        connect_ns: p50(&mut connect_times),
+        eval_ns: p50(&mut eval_times),
+        sort_ns: p50(&mut sort_times),
+        sort_n: n,
+    })
 }
