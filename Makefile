@@ -5,7 +5,7 @@ PROFILE := --release
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build test demo latency bench rpyc-venv fmt lint wasm-target guest
+.PHONY: all build test demo latency bench rpyc-venv fmt lint wasm-target guest python
 
 all: build
 
@@ -13,10 +13,13 @@ build:
 	$(CARGO) build $(PROFILE) --workspace --all-targets
 
 ## Every test: unit, integration (real server on 127.0.0.1:0), CLI and spec
-## scripts; ends with one line adding up every test binary's result.
+## scripts; ends with one line adding up every test binary's result. The
+## examples are not built here (each links wasmtime anew: CI time); `make
+## demo` runs them and `make lint` checks them.
 test: wasm-target
 	@mkdir -p target
-	$(CARGO) test $(PROFILE) --workspace 2>&1 | tee target/test.log
+	$(CARGO) test $(PROFILE) --workspace --lib --bins --tests 2>&1 | tee target/test.log
+	$(CARGO) test $(PROFILE) --workspace --doc 2>&1 | tee -a target/test.log
 	@# The benchmark harness once, small (no timing is asserted): it fails
 	@# only on a real error, such as a wrong sort or a server that won't start.
 	@# It runs target/release/sandcall-server, which the tests above built.
@@ -71,3 +74,19 @@ wasm-target:
 guest: wasm-target
 	$(CARGO) build $(PROFILE) -p sandcall-guests
 	@stat -c '%n: %s bytes' target/guest/guest-sort.wasm target/guest/guest-values.wasm
+
+## The Python client (python/, PyO3 + maturin): a virtualenv in
+## target/python-venv with maturin and pytest from PyPI (once; numpy too if it
+## installs, for the optional numpy tests), then the extension built in release
+## mode as an abi3 wheel and installed there, so that
+## `target/python-venv/bin/python -c 'import sandcall'` works.
+PYTHON_VENV := target/python-venv
+python:
+	@test -x $(PYTHON_VENV)/bin/maturin -a -x $(PYTHON_VENV)/bin/pytest \
+		|| { python3 -m venv $(PYTHON_VENV) \
+		&& $(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check 'maturin>=1.16,<2' pytest \
+		&& { $(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check numpy || echo "numpy: not installed; its tests will be skipped"; }; }
+	@rm -rf target/python-wheels
+	$(PYTHON_VENV)/bin/maturin build --quiet --release --strip -m python/Cargo.toml -o target/python-wheels
+	@$(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/python-wheels/sandcall-*.whl
+	@cd target && python-venv/bin/python -c 'import sandcall; print("sandcall", sandcall.__version__, "installed in $(PYTHON_VENV)")'

@@ -1,15 +1,16 @@
 //! A connection to a Sandcall server: the handshake, one method per request,
-//! and a lower-level send/recv pair for pipelining.
+//! a lower-level send/recv pair for pipelining, and cancellation.
 
 use crate::address::Address;
 use crate::error::ClientError;
 use crate::tls::{Stream, TlsFiles};
 use futures_util::{SinkExt, StreamExt};
 use sandcall_protocol::{
-    CONNECTION_ID, DEFAULT_MAX_FRAME, Eval, EvalResult, Execute, Hello, InstanceInfo, MemoryRead,
-    MemoryWrite, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
-    Value, Welcome,
+    CONNECTION_ID, CodecError, DEFAULT_MAX_FRAME, Eval, EvalResult, Execute, Hello, InstanceInfo,
+    MemoryRead, MemoryWrite, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response,
+    ServerInfo, Value, Welcome,
 };
+use std::collections::HashSet;
 use std::path::PathBuf;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::Framed;
@@ -19,8 +20,18 @@ use tokio_util::codec::Framed;
 pub struct ConnectOptions {
     /// The mode asked for in the handshake.
     pub mode: Mode,
-    /// The largest frame this client sends or accepts.
+    /// The largest frame this client sends or accepts, at most: after the
+    /// handshake the connection adopts the server's limit (its
+    /// `--frame-bytes`, [`Limits::frame_bytes`](sandcall_protocol::Limits))
+    /// when that is lower. Default 1 GiB: what a server, hostile or not,
+    /// can make this client buffer for one answer.
     pub max_frame: usize,
+    /// Unrestricted mode only: guests write to the server's own stdout and
+    /// stderr instead of returning their output with each answer
+    /// ([`EvalResult::output`], [`InstanceInfo::output`], and
+    /// [`ClientError::output`] for errors). A sandboxed connection asking
+    /// for it is refused in the handshake.
+    pub host_stdio: bool,
     /// A name for the server's logs.
     pub client: String,
     /// The tenant's token, for a server started with `--tenants`.
@@ -37,7 +48,8 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             mode: Mode::Sandboxed,
-            max_frame: DEFAULT_MAX_FRAME,
+            max_frame: MAX_FRAME,
+            host_stdio: false,
             client: concat!("sandcall/", env!("CARGO_PKG_VERSION")).to_string(),
             token: None,
             ca: None,
@@ -47,16 +59,46 @@ impl Default for ConnectOptions {
     }
 }
 
+/// The default of [`ConnectOptions::max_frame`]: 1 GiB.
+pub const MAX_FRAME: usize = 1 << 30;
+
 /// The server's answer to one request.
 pub type Reply = Result<Response, RemoteError>;
 
 /// A session with a server. Instances uploaded through it live until dropped
 /// or until the connection closes.
+///
+/// # Cancellation
+/// Dropping the future of a call cancels it: `eval` inside a
+/// `tokio::select!` that also waits for Ctrl-C, for instance. The
+/// connection remembers the call it was waiting for; its next use sends the
+/// server a `Cancel` for it (the server stops the guest at its next epoch
+/// tick, within milliseconds) and drops the call's late answer, so the next
+/// request on the same connection works and gets its own answer. The
+/// namespace is kept (a component instance stopped mid-call is poisoned,
+/// as after a deadline: `reset` it).
+///
+/// ```ignore
+/// tokio::select! {
+///     result = conn.eval("m", "spin", &[]) => println!("{result:?}"),
+///     _ = tokio::signal::ctrl_c() => println!("cancelled"),
+/// }
+/// conn.eval("m", "add", &[Value::I32(1), Value::I32(2)]).await?; // works
+/// ```
+///
+/// With [`Connection::send`], [`Connection::cancel`] cancels a pipelined
+/// request by its id; both get an answer through [`Connection::recv`].
 pub struct Connection {
     transport: Framed<Box<dyn Stream>, MessageCodec>,
     next_id: u64,
     in_flight: usize,
     info: ServerInfo,
+    /// The request [`Connection::request`] waits for; still set at the next
+    /// use if its future was dropped.
+    awaiting: Option<u64>,
+    /// Requests whose answers nobody waits for any more (abandoned calls
+    /// and their cancels): dropped when they arrive.
+    discard: HashSet<u64>,
 }
 
 impl Connection {
@@ -124,12 +166,15 @@ impl Connection {
                 crate::tls::connect(socket, host, &addr, files).await?
             }
         };
-        let mut transport = Framed::new(stream, MessageCodec::new(options.max_frame));
+        // The welcome is small; the server's limit is adopted after it.
+        let codec = MessageCodec::new(options.max_frame.min(DEFAULT_MAX_FRAME));
+        let mut transport = Framed::new(stream, codec);
         let hello = Hello {
             protocol_version: PROTOCOL_VERSION,
             client: options.client,
             mode: options.mode,
             token: options.token,
+            host_stdio: options.host_stdio,
         };
         transport.send((1, &hello)).await?;
         let frame = match transport.next().await {
@@ -146,11 +191,18 @@ impl Connection {
             None => return Err(ClientError::Closed),
         };
         let welcome: Result<Welcome, RemoteError> = frame.decode()?;
+        let info = welcome?.info;
+        let server_frame = usize::try_from(info.limits.frame_bytes).unwrap_or(usize::MAX);
+        transport
+            .codec_mut()
+            .set_max_frame(server_frame.min(options.max_frame));
         Ok(Connection {
             transport,
             next_id: 2,
             in_flight: 0,
-            info: welcome?.info,
+            info,
+            awaiting: None,
+            discard: HashSet::new(),
         })
     }
 
@@ -164,13 +216,54 @@ impl Connection {
     /// [`Connection::recv`] once per request.
     ///
     /// # Errors
-    /// When the request cannot be encoded (too large) or written.
+    /// When the request cannot be encoded, is larger than a frame
+    /// ([`ClientError::RequestTooLarge`]), or cannot be written.
     pub async fn send(&mut self, request: &Request) -> Result<u64, ClientError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.transport.feed((id, request)).await?;
+        self.cancel_abandoned().await?;
+        let id = self.feed(request).await?;
         self.in_flight += 1;
         Ok(id)
+    }
+
+    /// Queue `request` under the next id, counting nothing.
+    async fn feed(&mut self, request: &Request) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        match self.transport.feed((id, request)).await {
+            Ok(()) => Ok(id),
+            Err(CodecError::FrameTooLarge { len, max }) => {
+                Err(ClientError::RequestTooLarge { len, max })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// If the last call's future was dropped before its answer came, queue
+    /// a `Cancel` for it; its answer and the cancel's are dropped on arrival.
+    async fn cancel_abandoned(&mut self) -> Result<(), ClientError> {
+        let Some(id) = self.awaiting.take() else {
+            return Ok(());
+        };
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.discard.insert(id);
+        let cancel = self.feed(&Request::Cancel { id }).await?;
+        self.discard.insert(cancel);
+        Ok(())
+    }
+
+    /// Cancel request `id`, sent earlier with [`Connection::send`]: the
+    /// server stops its guest at the next epoch tick and answers it with
+    /// `cancelled` (or, if it already ended, with its own answer). Sent at
+    /// once; returns the id of the cancel, whose answer
+    /// ([`Response::Cancel`]) comes through [`Connection::recv`] like the
+    /// cancelled request's.
+    ///
+    /// # Errors
+    /// When the cancel cannot be written.
+    pub async fn cancel(&mut self, id: u64) -> Result<u64, ClientError> {
+        let cancel = self.send(&Request::Cancel { id }).await?;
+        self.flush().await?;
+        Ok(cancel)
     }
 
     /// Send everything queued.
@@ -187,16 +280,21 @@ impl Connection {
     /// When the connection fails, or the server reports an error about the
     /// connection itself (e.g. a frame it would not read).
     pub async fn recv(&mut self) -> Result<(u64, Reply), ClientError> {
-        let frame = self.transport.next().await.ok_or(ClientError::Closed)??;
-        let reply: Reply = frame.decode()?;
-        if frame.id == CONNECTION_ID {
-            return Err(match reply {
-                Err(e) => ClientError::Remote(e),
-                Ok(_) => ClientError::Protocol("a response with id 0".into()),
-            });
+        loop {
+            let frame = self.transport.next().await.ok_or(ClientError::Closed)??;
+            if self.discard.remove(&frame.id) {
+                continue;
+            }
+            let reply: Reply = frame.decode()?;
+            if frame.id == CONNECTION_ID {
+                return Err(match reply {
+                    Err(e) => ClientError::Remote(e),
+                    Ok(_) => ClientError::Protocol("a response with id 0".into()),
+                });
+            }
+            self.in_flight = self.in_flight.saturating_sub(1);
+            return Ok((frame.id, reply));
         }
-        self.in_flight = self.in_flight.saturating_sub(1);
-        Ok((frame.id, reply))
     }
 
     /// Send one request and wait for its answer.
@@ -204,6 +302,7 @@ impl Connection {
     /// # Errors
     /// The server's error, or a connection failure.
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        self.cancel_abandoned().await?;
         if self.in_flight > 0 {
             return Err(ClientError::Protocol(format!(
                 "{} pipelined answers are still to be received",
@@ -211,8 +310,12 @@ impl Connection {
             )));
         }
         let id = self.send(request).await?;
+        // Should this future be dropped from here on, the next use cancels
+        // the request (see "Cancellation" above).
+        self.awaiting = Some(id);
         self.flush().await?;
         let (got, reply) = self.recv().await?;
+        self.awaiting = None;
         if got != id {
             return Err(ClientError::Protocol(format!(
                 "asked {id}, got an answer to {got}"

@@ -1,6 +1,6 @@
 //! The client's error type: what the server refused, or what broke on the way.
 
-use sandcall_protocol::{CodecError, ErrorKind, RemoteError};
+use sandcall_protocol::{CodecError, ErrorKind, GuestOutput, RemoteError};
 
 /// Everything a [`crate::Connection`] call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,14 @@ pub enum ClientError {
     /// The server answered something that does not fit the request.
     #[error("protocol violation: {0}")]
     Protocol(String),
+    /// A request larger than a frame of this connection: the server's
+    /// limit, adopted in the handshake (or `ConnectOptions::max_frame`, if
+    /// lower). Nothing was sent; the connection still works.
+    #[error(
+        "the request takes {len} bytes, more than the {max} bytes a frame may hold; the server \
+         operator can raise the limit with `sandcall-server --frame-bytes`"
+    )]
+    RequestTooLarge { len: usize, max: usize },
 }
 
 impl ClientError {
@@ -49,5 +57,11 @@ impl ClientError {
             ClientError::Remote(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// What the guest wrote to stdout and stderr before the request failed
+    /// (a panic message, a trace), when it wrote anything.
+    pub fn output(&self) -> Option<&GuestOutput> {
+        self.remote().and_then(|e| e.output.as_ref())
     }
 }

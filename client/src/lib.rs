@@ -36,6 +36,6 @@ pub mod wave;
 pub use connection::{ConnectOptions, Connection, Reply};
 pub use error::ClientError;
 pub use sandcall_protocol::{
-    ErrorKind, Eval, EvalResult, InstanceInfo, Mode, RemoteError, Request, Response, Value,
-    WitFunc, WitType,
+    CancelOutcome, ErrorKind, Eval, EvalResult, GuestOutput, InstanceInfo, Mode, RemoteError,
+    Request, Response, Value, WitFunc, WitType,
 };

@@ -4,6 +4,8 @@
 //! `ref.func` / `ref.extern N` for references, which WAVE has no words for.
 //! Component values, typed by WIT, are in [`crate::wave`].
 
+use crate::wave::{excerpt, explain};
+use sandcall_protocol::hint::{fits, range_note};
 use sandcall_protocol::{RefKind, ValType, Value};
 use wasm_wave::value::{Type, Value as Wave};
 use wasm_wave::wasm::WasmValue;
@@ -14,25 +16,56 @@ use wasm_wave::wasm::WasmValue;
 /// A message saying what was expected.
 pub fn parse_value(ty: &ValType, text: &str) -> Result<Value, String> {
     let text = text.trim();
+    let quoted = excerpt(text);
     let wave = |t: &Type| {
-        wasm_wave::from_str::<Wave>(t, text).map_err(|e| format!("`{text}` is not a {ty}: {e}"))
+        wasm_wave::from_str::<Wave>(t, text)
+            .map_err(|e| format!("`{quoted}` is not a {ty}: {}", explain(&e, text)))
+    };
+    // Out of range is refused, never wrapped: 4294967295 is not stored as
+    // an i32's -1 (the message names the number with the same bits).
+    let out_of_range = |name: &str, same_bits: Option<String>| {
+        let mut message = format!("`{quoted}` is {}", range_note(name));
+        if let Some(same) = same_bits {
+            message.push_str(&format!("; the {name} with the same bits is {same}"));
+        }
+        message
+    };
+    // Rust reads `1e400` as infinity: refuse it rather than send `inf`.
+    let finite = |value: f64, name: &str| {
+        let spelled = matches!(text, "inf" | "-inf" | "+inf");
+        match value.is_infinite() && !spelled {
+            true => Err(format!(
+                "`{quoted}` is {}; write `inf` for infinity",
+                range_note(name)
+            )),
+            false => Ok(()),
+        }
     };
     match ty {
-        // An i32 may also be written as its unsigned reading (4294967295).
-        ValType::I32 => match wave(&Type::S32) {
-            Ok(v) => Ok(Value::I32(v.unwrap_s32())),
-            Err(e) => wasm_wave::from_str::<Wave>(&Type::U32, text)
-                .map(|v| Value::I32(v.unwrap_u32() as i32))
-                .map_err(|_| e),
+        ValType::I32 => match fits(text, "i32") {
+            Some(false) => Err(out_of_range(
+                "i32",
+                text.parse::<u32>().ok().map(|u| (u as i32).to_string()),
+            )),
+            _ => Ok(Value::I32(wave(&Type::S32)?.unwrap_s32())),
         },
-        ValType::I64 => match wave(&Type::S64) {
-            Ok(v) => Ok(Value::I64(v.unwrap_s64())),
-            Err(e) => wasm_wave::from_str::<Wave>(&Type::U64, text)
-                .map(|v| Value::I64(v.unwrap_u64() as i64))
-                .map_err(|_| e),
+        ValType::I64 => match fits(text, "i64") {
+            Some(false) => Err(out_of_range(
+                "i64",
+                text.parse::<u64>().ok().map(|u| (u as i64).to_string()),
+            )),
+            _ => Ok(Value::I64(wave(&Type::S64)?.unwrap_s64())),
         },
-        ValType::F32 => Ok(Value::F32(wave(&Type::F32)?.unwrap_f32().to_bits())),
-        ValType::F64 => Ok(Value::F64(wave(&Type::F64)?.unwrap_f64().to_bits())),
+        ValType::F32 => {
+            let v = wave(&Type::F32)?.unwrap_f32();
+            finite(v.into(), "f32")?;
+            Ok(Value::F32(v.to_bits()))
+        }
+        ValType::F64 => {
+            let v = wave(&Type::F64)?.unwrap_f64();
+            finite(v, "f64")?;
+            Ok(Value::F64(v.to_bits()))
+        }
         ValType::V128 => text
             .strip_prefix("0x")
             .filter(|hex| !hex.is_empty() && hex.len() <= 32)
@@ -113,12 +146,36 @@ mod tests {
             let value = parse_value(&ty, text).unwrap();
             assert_eq!(format_value(&value), text);
         }
-        assert_eq!(
-            parse_value(&ValType::I32, "4294967295").unwrap(),
-            Value::I32(-1)
-        );
         assert!(parse_value(&ValType::I32, "1.5").is_err());
-        assert!(parse_value(&ValType::I32, "4294967296").is_err());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_not_wrapped() {
+        let e = parse_value(&ValType::I32, "4294967295").unwrap_err();
+        assert_eq!(
+            e,
+            "`4294967295` is out of range for i32 (-2147483648..=2147483647); \
+             the i32 with the same bits is -1"
+        );
+        let e = parse_value(&ValType::I32, "-2147483649").unwrap_err();
+        assert!(e.contains("out of range for i32"), "{e}");
+        let e = parse_value(&ValType::I64, "18446744073709551616").unwrap_err();
+        assert!(e.contains("out of range for i64"), "{e}");
+        assert!(!e.contains("same bits"), "{e}");
+        let e = parse_value(&ValType::F64, "1e400").unwrap_err();
+        assert!(
+            e.contains("out of range for f64") && e.contains("`inf`"),
+            "{e}"
+        );
+        let e = parse_value(&ValType::F32, "1e39").unwrap_err();
+        assert!(e.contains("out of range for f32"), "{e}");
+        assert_eq!(
+            parse_value(&ValType::F32, "-inf").unwrap(),
+            Value::F32(f32::NEG_INFINITY.to_bits())
+        );
+        assert!(parse_value(&ValType::F64, "1e300").is_ok());
+        let e = parse_value(&ValType::I32, "12x").unwrap_err();
+        assert!(!e.contains(".."), "no byte span: {e}");
     }
 
     #[test]

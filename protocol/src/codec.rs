@@ -38,15 +38,12 @@ impl RawFrame {
 ///
 /// Decoding is bounded by the body, not by trust in it. What it decodes to
 /// is counted in values, depth and bytes of memory against a budget
-/// proportional to its size ([`crate::nesting`]). And the lengths it claims
-/// are bounded before anything is allocated: bincode allocates a string or
-/// byte buffer at the claimed length (zeroed) and only then reads it, and a
-/// 1 MiB hello claiming a 3.75 GiB name once reserved that much. bincode's
-/// decoding limit counts every primitive at its size in memory (at most 16
-/// bytes per byte on the wire: a one-byte varint `u128`) and every string or
-/// buffer at its claimed length, so a limit of 16× the body never refuses an
-/// honest body, and no claim beyond [`CLAIM_FACTOR`]× the body (at least
-/// 1 MiB) is ever allocated.
+/// proportional to its size ([`crate::nesting`]). And every length it claims
+/// is checked against the bytes left before anything is allocated for it
+/// ([`crate::exact`]): a string, byte buffer or list claiming one byte more
+/// than is left is refused. (bincode's own decoding allocates a string or
+/// byte buffer at the claimed length, zeroed, and only then reads it: a
+/// 1 MiB hello claiming a 3.75 GiB name once reserved that much.)
 ///
 /// # Errors
 /// [`CodecError::Decode`] when the body is not a valid `T`, breaks a bound,
@@ -55,37 +52,18 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
     crate::nesting::budget(body.len(), || decode_unbudgeted(body))
 }
 
-/// The most a body may claim, per byte of it, for a string or byte buffer:
-/// the limit is the first power of 4 at or above 16× the body.
-pub const CLAIM_FACTOR: usize = 64;
-
 /// Bodies above this size are worth decoding on a blocking thread: they
 /// take milliseconds.
 pub const LARGE_BODY: usize = 64 << 10;
 
 fn decode_unbudgeted<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> {
-    let need = body.len().saturating_mul(16);
-    let decoded = if need <= 1 << 20 {
-        decode_limited::<T, { 1 << 20 }>(body)
-    } else if need <= 1 << 22 {
-        decode_limited::<T, { 1 << 22 }>(body)
-    } else if need <= 1 << 24 {
-        decode_limited::<T, { 1 << 24 }>(body)
-    } else if need <= 1 << 26 {
-        decode_limited::<T, { 1 << 26 }>(body)
-    } else if need <= 1 << 28 {
-        decode_limited::<T, { 1 << 28 }>(body)
-    } else if need <= 1 << 30 {
-        decode_limited::<T, { 1 << 30 }>(body)
-    } else {
-        decode_limited::<T, { 1 << 32 }>(body)
-    };
-    let (value, used) = decoded.map_err(|e| match e {
-        bincode::error::DecodeError::LimitExceeded => CodecError::Decode(format!(
-            "the message claims more than {CLAIM_FACTOR} bytes per byte of its {} bytes",
+    let (value, used) = crate::exact::decode_from_slice(body).map_err(|e| match e {
+        bincode::error::DecodeError::UnexpectedEnd { additional } => CodecError::Decode(format!(
+            "the message claims {additional} byte{} more than its {} bytes hold",
+            if additional == 1 { "" } else { "s" },
             body.len()
         )),
-        // A bound of [`crate::nesting`], in its own words.
+        // A bound of [`crate::exact`] or [`crate::nesting`], in its own words.
         bincode::error::DecodeError::OtherString(reason) => CodecError::Decode(reason),
         e => CodecError::Decode(e.to_string()),
     })?;
@@ -96,12 +74,6 @@ fn decode_unbudgeted<T: DeserializeOwned>(body: &[u8]) -> Result<T, CodecError> 
         )));
     }
     Ok(value)
-}
-
-fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(
-    body: &[u8],
-) -> Result<(T, usize), bincode::error::DecodeError> {
-    bincode::serde::decode_from_slice(body, bincode::config::standard().with_limit::<LIMIT>())
 }
 
 /// Errors of the framing layer.
@@ -141,6 +113,14 @@ impl MessageCodec {
     /// The largest frame this codec accepts.
     pub fn max_frame(&self) -> usize {
         self.max_frame
+    }
+
+    /// Accept and produce frames of at most `max_frame` bytes from now on
+    /// (a client adopts the server's limit after the handshake); a frame
+    /// being read keeps the limit it was started under.
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.inner.set_max_frame_length(max_frame);
+        self.max_frame = max_frame;
     }
 }
 

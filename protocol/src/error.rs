@@ -48,6 +48,8 @@ pub enum ErrorKind {
     QuotaExceeded,
     /// The session was idle longer than the server's idle timeout.
     IdleTimeout,
+    /// The client cancelled the call (`Request::Cancel`) before it ended.
+    Cancelled,
     /// A code this build does not know (sent by a peer of another protocol
     /// version, refusing a handshake).
     Unknown(u16),
@@ -74,6 +76,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => 15,
             ErrorKind::QuotaExceeded => 16,
             ErrorKind::IdleTimeout => 17,
+            ErrorKind::Cancelled => 18,
             ErrorKind::Unknown(code) => code,
         }
     }
@@ -98,6 +101,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::QuotaExceeded => "quota-exceeded",
             ErrorKind::IdleTimeout => "idle-timeout",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::Unknown(_) => "unknown",
         }
     }
@@ -123,6 +127,7 @@ impl From<u16> for ErrorKind {
             15 => ErrorKind::Unauthenticated,
             16 => ErrorKind::QuotaExceeded,
             17 => ErrorKind::IdleTimeout,
+            18 => ErrorKind::Cancelled,
             other => ErrorKind::Unknown(other),
         }
     }
@@ -144,7 +149,12 @@ impl fmt::Display for ErrorKind {
 }
 
 /// An error the server sent back for one request (or for the connection).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+///
+/// On the wire, `output` is an optional last field: without it the
+/// encoding is exactly protocol 4's, so a handshake refusal (which never
+/// carries output) reads the same in every version. See [`crate::error`]'s
+/// `Serialize` and `Deserialize` impls below.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct RemoteError {
     /// What went wrong.
@@ -154,6 +164,62 @@ pub struct RemoteError {
     pub trap: Option<String>,
     /// A message for people.
     pub message: String,
+    /// What the guest wrote to its stdout and stderr before the failure, if
+    /// it wrote anything (a panic message, a trace).
+    pub output: Option<crate::GuestOutput>,
+}
+
+impl Serialize for RemoteError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let fields = 3 + usize::from(self.output.is_some());
+        let mut e = s.serialize_struct("RemoteError", fields)?;
+        e.serialize_field("kind", &self.kind)?;
+        e.serialize_field("trap", &self.trap)?;
+        e.serialize_field("message", &self.message)?;
+        if let Some(output) = &self.output {
+            e.serialize_field("output", output)?;
+        }
+        e.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RemoteError {
+    /// Reads the three fields of every version, then the output if the
+    /// message goes on (an error is always the last thing in a message).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = RemoteError;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error: kind, trap, message and optional output")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RemoteError, A::Error> {
+                let missing = |i| serde::de::Error::invalid_length(i, &"3 or 4 fields");
+                let kind = seq.next_element()?.ok_or_else(|| missing(0))?;
+                let trap = seq.next_element()?.ok_or_else(|| missing(1))?;
+                let message = seq.next_element()?.ok_or_else(|| missing(2))?;
+                // The end of the input (protocol 4's layout, or no output)
+                // is an error here; a half-read output leaves bytes over, or
+                // none, and decoding then fails or yields no output.
+                let output = seq.next_element().ok().flatten();
+                Ok(RemoteError {
+                    kind,
+                    trap,
+                    message,
+                    output,
+                })
+            }
+        }
+        d.deserialize_struct(
+            "RemoteError",
+            &["kind", "trap", "message", "output"],
+            Fields,
+        )
+    }
 }
 
 /// Longest message an error carries. Messages quote client input (a WAT
@@ -167,6 +233,7 @@ impl RemoteError {
             kind,
             trap: None,
             message: cut(message.into()),
+            output: None,
         }
     }
 
@@ -176,6 +243,7 @@ impl RemoteError {
             kind: ErrorKind::Trap,
             trap: Some(code.into()),
             message: cut(message.into()),
+            output: None,
         }
     }
 }
@@ -210,11 +278,48 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {
-        for code in 1..=17u16 {
+        for code in 1..=18u16 {
             assert_eq!(ErrorKind::from(code).code(), code);
             assert!(!matches!(ErrorKind::from(code), ErrorKind::Unknown(_)));
         }
         assert_eq!(ErrorKind::from(999), ErrorKind::Unknown(999));
         assert_eq!(ErrorKind::Unknown(999).code(), 999);
+    }
+
+    #[test]
+    fn an_error_without_output_keeps_the_layout_of_every_version() {
+        use crate::codec::decode_body;
+        let config = bincode::config::standard();
+        let plain = RemoteError::new(ErrorKind::VersionMismatch, "speak 5");
+        let old_layout = (
+            ErrorKind::VersionMismatch,
+            None::<String>,
+            "speak 5".to_string(),
+        );
+        let bytes = bincode::serde::encode_to_vec(&plain, config).unwrap();
+        assert_eq!(
+            bytes,
+            bincode::serde::encode_to_vec(&old_layout, config).unwrap()
+        );
+        assert_eq!(decode_body::<RemoteError>(&bytes).unwrap(), plain);
+        let mut with = RemoteError::trap("unreachable", "boom");
+        with.output = Some(crate::GuestOutput {
+            stdout: b"out".to_vec(),
+            stderr: b"panicked at src/lib.rs".to_vec(),
+            dropped: 7,
+        });
+        let reply: Result<(), RemoteError> = Err(with.clone());
+        let bytes = bincode::serde::encode_to_vec(&reply, config).unwrap();
+        assert_eq!(
+            decode_body::<Result<(), RemoteError>>(&bytes).unwrap(),
+            reply
+        );
+        // A cut output is refused or dropped, never misread.
+        for cut in 1..12 {
+            if let Ok(Err(e)) = decode_body::<Result<(), RemoteError>>(&bytes[..bytes.len() - cut])
+            {
+                assert_eq!(e.output, None);
+            }
+        }
     }
 }

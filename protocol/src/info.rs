@@ -48,6 +48,15 @@ pub struct InstanceInfo {
     /// Module names this instance is registered under for later imports.
     #[serde(deserialize_with = "crate::nesting::counted")]
     pub registered_as: Vec<String>,
+    /// What the start function wrote to WASI stdout and stderr (`execute`
+    /// and `reset`; empty in a `namespace` listing).
+    pub output: crate::GuestOutput,
+    /// `execute`: the compiled code came from the server's cache.
+    pub cache_hit: bool,
+    /// `execute`: nanoseconds spent getting the compiled code (hashing and
+    /// the cache lookup on a hit, plus waiting for a compile slot and
+    /// compiling on a miss); 0 otherwise.
+    pub compile_ns: u64,
 }
 
 /// One export of an instance.

@@ -24,13 +24,17 @@
 //! - [`packed`]: lists of numbers as one byte buffer.
 //! - [`wit`]: component types and signatures, spelled as WIT.
 //! - [`nesting`]: bounds on decoding: depth, values and bytes per message.
+//! - [`exact`]: decoding that checks claimed lengths against the bytes left.
 //! - [`error`]: structured error kinds and the remote error type.
+//! - [`hint`]: words for error messages: did-you-mean, bounded lists, number ranges.
 //! - [`info`]: what the server reports about itself and about instances.
 //! - [`limits`]: the modes a client may ask for and the limits a server
 //!   enforces, as reported to clients.
 
 pub mod codec;
 pub mod error;
+pub mod exact;
+pub mod hint;
 pub mod info;
 pub mod limits;
 pub mod message;
@@ -44,8 +48,8 @@ pub use error::{ErrorKind, RemoteError};
 pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
 pub use limits::{Limits, Mode};
 pub use message::{
-    Eval, EvalResult, Execute, Hello, MemoryRead, MemoryWrite, PROTOCOL_VERSION, Request, Response,
-    Welcome, hello_version,
+    CancelOutcome, Eval, EvalResult, Execute, GuestOutput, Hello, MemoryRead, MemoryWrite,
+    PROTOCOL_VERSION, Request, Response, Welcome, hello_version,
 };
 pub use packed::{NumType, Number, Packed};
 pub use value::{FuncType, RefKind, ValType, Value};

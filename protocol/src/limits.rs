@@ -77,4 +77,7 @@ pub struct Limits {
     pub concurrent_compiles: u32,
     /// Bytes of compiled code the server's cache holds at most.
     pub cache_bytes: u64,
+    /// Bytes of a call's (or instantiation's) WASI stdout, and as many of
+    /// its stderr, returned with its answer; more is counted and dropped.
+    pub output_bytes: u64,
 }

@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
 /// `QuotaExceeded` and `IdleTimeout`; `Limits` gained the memory budgets
 /// (connection, server, memories and tables per module), the compile bounds
 /// (operators, WAT size, concurrent compiles) and the cache's bytes.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// 5: guest output ([`GuestOutput`]) in call results, instance answers and
+/// errors, and `Limits::output_bytes`; the hello's `host_stdio`; the
+/// `Cancel` request and its answer; error kind `Cancelled`; an instance
+/// answer says whether its compile was a cache hit and how long it took.
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The client's first frame. It always starts with the protocol version, so
 /// that a server can read the version of any client ([`hello_version`]) even
@@ -33,6 +37,11 @@ pub struct Hello {
     /// The tenant's secret token, when the server requires one (it keeps
     /// only its SHA-256).
     pub token: Option<String>,
+    /// Unrestricted mode only: let the guests write to the server's own
+    /// stdout and stderr, as a program run there would, instead of
+    /// capturing their output into each answer ([`GuestOutput`]). A
+    /// sandboxed hello asking for it is refused (`unsupported`).
+    pub host_stdio: bool,
 }
 
 /// The protocol version at the start of a hello body of any version, or
@@ -117,6 +126,29 @@ pub struct EvalResult {
     pub fuel_used: u64,
     /// Nanoseconds spent inside the guest call, measured on the server.
     pub guest_ns: u64,
+    /// What the guest wrote to its WASI stdout and stderr during the call.
+    pub output: GuestOutput,
+}
+
+/// What guest code wrote to its WASI stdout and stderr during one call or
+/// instantiation, kept up to the server's `output_bytes` per stream
+/// ([`crate::Limits::output_bytes`]); the rest is counted in `dropped` and
+/// thrown away (the guest's writes still succeed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestOutput {
+    #[serde(with = "serde_bytes")]
+    pub stdout: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub stderr: Vec<u8>,
+    /// Bytes written beyond the limit, both streams together.
+    pub dropped: u64,
+}
+
+impl GuestOutput {
+    /// Whether the guest wrote nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.stdout.is_empty() && self.stderr.is_empty() && self.dropped == 0
+    }
 }
 
 /// Read bytes of an exported linear memory.
@@ -182,6 +214,30 @@ pub enum Request {
     Reset {
         name: String,
     },
+    /// Stop the call with request id `id`, sent earlier on this connection:
+    /// a guest running is interrupted at the next epoch tick and its call
+    /// answered with [`crate::ErrorKind::Cancelled`]; a request still
+    /// waiting behind another is answered so without running. It takes
+    /// effect at once; its own answer, [`Response::Cancel`], keeps its
+    /// place: every answer goes out in the order the requests came.
+    Cancel {
+        id: u64,
+    },
+}
+
+/// What a [`Request::Cancel`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CancelOutcome {
+    /// The request was under way: a guest it runs is interrupted and the
+    /// request answered with `cancelled` (unless it finished first, or ran
+    /// no guest code: then its own answer stands).
+    Running,
+    /// The request was waiting behind another; it is answered with
+    /// `cancelled` and never runs.
+    Queued,
+    /// No request with that id is under way or waiting: it was answered
+    /// already, or never sent. Nothing changes.
+    NotFound,
 }
 
 /// A successful answer.
@@ -206,6 +262,8 @@ pub enum Response {
     },
     /// The instance after a `reset`.
     Reset(InstanceInfo),
+    /// The answer to a [`Request::Cancel`].
+    Cancel(CancelOutcome),
 }
 
 #[cfg(test)]
@@ -224,6 +282,9 @@ mod tests {
             memory_bytes: 0,
             fuel_used: 0,
             registered_as: vec![String::new(); (crate::nesting::MAX_VALUES + 1) as usize],
+            output: crate::GuestOutput::default(),
+            cache_hit: false,
+            compile_ns: 0,
         };
         let answer: Result<Response, crate::RemoteError> = Ok(Response::Namespace(vec![instance]));
         let body = bincode::serde::encode_to_vec(&answer, bincode::config::standard()).unwrap();

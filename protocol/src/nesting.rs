@@ -9,8 +9,8 @@
 //! [`NODE_BYTES`] to a budget of memory proportional to the frame:
 //! [`BYTES_PER_BODY_BYTE`] × the body + [`BYTES_FLOOR`]. Strings and byte
 //! buffers are copies of the body's own bytes (their claimed lengths are
-//! bounded before allocation, see [`crate::codec::decode_body`]), so the
-//! body's share covers them. So no request decodes to much more than twice
+//! checked against the bytes left before allocation, see [`crate::exact`]),
+//! so the body's share covers them. So no request decodes to much more than twice
 //! its size plus 80 MiB, whatever its shape; vectors of values and types
 //! reserve room for at most 1024 elements before the elements arrive.
 

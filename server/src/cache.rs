@@ -261,6 +261,17 @@ impl ModuleCache {
         self: &Arc<Self>,
         bytes: Vec<u8>,
     ) -> Result<Arc<CachedModule>, RemoteError> {
+        self.fetch(bytes).await.map(|(module, _hit)| module)
+    }
+
+    /// [`ModuleCache::module`], and whether it was a cache hit.
+    ///
+    /// # Errors
+    /// As [`ModuleCache::get_or_compile`].
+    pub async fn fetch(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+    ) -> Result<(Arc<CachedModule>, bool), RemoteError> {
         let internal =
             |e: String| RemoteError::new(ErrorKind::Internal, format!("compiling failed: {e}"));
         if let Some(bounds) = &self.bounds {
@@ -278,7 +289,7 @@ impl ModuleCache {
             .map_err(|e| internal(e.to_string()))?
         };
         if let Some(hit) = self.hit(&key) {
-            return Ok(hit);
+            return Ok((hit, true));
         }
         let permit = self
             .compiles
@@ -296,7 +307,7 @@ impl ModuleCache {
         .await
         .map_err(|e| internal(e.to_string()))?;
         drop(abandon);
-        compiled
+        compiled.map(|module| (module, false))
     }
 
     /// Hits, misses, entries and bytes so far.

@@ -1,6 +1,7 @@
 //! A tenant's ceilings applied to its session's requests: fuel and deadline
 //! per call, module size and the fuel budget, checked before the session
-//! sees a request, and the limits `info` reports lowered to match.
+//! sees a request; memory per instance and instances held, lowered in the
+//! session itself; and the limits `info` reports lowered to match.
 
 use crate::session::Session;
 use crate::tenants::{ConnectionGuard, Tenant};
@@ -94,10 +95,27 @@ impl Ceilings {
         };
         match reply {
             Ok(Response::Evaluated(result)) => tenant.budget.charge(result.fuel_used),
-            Err(e) if matches!(e.kind, ErrorKind::OutOfFuel | ErrorKind::DeadlineExceeded) => {
+            // A cancelled call is charged in full too, or cancelling just
+            // before the end would run guests off the budget.
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ErrorKind::OutOfFuel | ErrorKind::DeadlineExceeded | ErrorKind::Cancelled
+                ) =>
+            {
                 tenant.budget.charge(given)
             }
             _ => {}
+        }
+    }
+
+    /// Lower `session`'s memory per instance and instances held to the
+    /// tenant's ceilings (at the start of the session).
+    pub fn lower(&self, session: &mut Session) {
+        if let Some(tenant) = &self.tenant {
+            let entry = &tenant.entry;
+            let whose = format!("tenant {:?}'s memory_bytes ceiling", entry.name);
+            session.lower(entry.memory_bytes, entry.instances, &whose);
         }
     }
 
@@ -118,6 +136,12 @@ impl Ceilings {
         lower(&mut limits.default_deadline_ms, entry.max_deadline_ms);
         if let Some(c) = entry.module_bytes {
             limits.module_bytes = limits.module_bytes.min(c);
+        }
+        if let Some(c) = entry.memory_bytes {
+            limits.memory_bytes = Some(limits.memory_bytes.map_or(c, |m| m.min(c)));
+        }
+        if let Some(c) = entry.instances {
+            limits.instances_per_connection = limits.instances_per_connection.min(c);
         }
         if let Some(c) = entry.connections {
             limits.connections = limits.connections.min(c);

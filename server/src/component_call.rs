@@ -7,7 +7,7 @@ use crate::outcome::{Outcome, guest_error};
 use crate::store::{Budget, StoreData};
 use crate::wit_values::{from_component_val, to_component_val, weigh};
 use sandcall_protocol::nesting::MAX_VALUES;
-use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value};
+use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value, hint};
 use std::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::{Func, Instance, Val};
@@ -48,15 +48,16 @@ pub async fn call(
             format!("export `{}` vanished", export.name),
         ));
     };
+    // Formatted only for an error: calls are a hot path.
+    let signature = || hint::wit_signature(&export.func);
     if args.len() != export.func.params.len() {
         return Outcome::Refused(RemoteError::new(
             ErrorKind::BadRequest,
-            format!(
-                "`{}` takes {} argument(s), {}; got {}",
-                export.name,
+            hint::arity(
+                &export.name,
                 export.func.params.len(),
-                export.func,
-                args.len()
+                &signature(),
+                args.len(),
             ),
         ));
     }
@@ -78,7 +79,14 @@ pub async fn call(
     let ty = func.ty(&*store);
     let mut params = Vec::with_capacity(args.len());
     for (i, (arg, (pname, pty))) in args.iter().zip(ty.params()).enumerate() {
-        let what = || format!("argument {} (`{pname}`) of `{}`", i + 1, export.name);
+        let what = || {
+            format!(
+                "argument {} (`{pname}`) of `{}: {}`",
+                i + 1,
+                export.name,
+                signature()
+            )
+        };
         match to_component_val(arg, &pty, &what) {
             Ok(val) => params.push(val),
             Err(e) => return Outcome::Refused(e),
@@ -137,8 +145,9 @@ async fn typed(
                 return Outcome::Refused(RemoteError::new(
                     ErrorKind::BadRequest,
                     format!(
-                        "argument 1 of `{}`: expected list<{elem}>, got a {}",
+                        "argument 1 of `{}: {}`: expected list<{elem}>, got a {}",
                         export.name,
+                        hint::wit_signature(&export.func),
                         describe(arg)
                     ),
                 ));

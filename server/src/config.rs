@@ -123,6 +123,11 @@ pub struct LimitConfig {
     /// Compiles (and WAT parses) run at once, server-wide per mode; more wait.
     #[arg(long, default_value_t = 2)]
     pub compiles: u32,
+    /// Bytes of a call's (or instantiation's) WASI stdout, and as many of
+    /// its stderr, returned with its answer; more is counted and dropped
+    /// (the guest's writes still succeed). Both modes.
+    #[arg(long, default_value_t = crate::call_context::DEFAULT_OUTPUT_BYTES)]
+    pub output_bytes: u64,
 }
 
 impl Default for LimitConfig {
@@ -164,6 +169,7 @@ impl LimitConfig {
             wat_bytes: self.wat_bytes,
             concurrent_compiles: self.compiles,
             cache_bytes: self.cache_bytes,
+            output_bytes: self.output_bytes,
         }
     }
 

@@ -2,13 +2,21 @@
 //! with its id. Guest calls are async and yield to the scheduler at every
 //! epoch tick (every 2 ms, [`crate::runtime::EPOCH_TICK`]), so a spinning
 //! guest never holds up other clients.
+//!
+//! While a request runs, the connection keeps reading: a `Cancel` of that
+//! request cancels its token ([`crate::call_context`]), which stops its
+//! guest at the next epoch tick; a `Cancel` of a request still waiting
+//! withdraws it (it never runs). Other frames wait in the [`Inbox`] and run
+//! in order after it. Every answer, a cancel's included, goes out in the
+//! order the requests came.
 
 use crate::access::Access;
 use crate::handshake::{Admitted, Transport, handshake};
+use crate::inbox::{Arrival, End, Inbox, Waiting};
 use crate::runtime::Runtimes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use sandcall_protocol::codec::CodecError;
-use sandcall_protocol::{CONNECTION_ID, ErrorKind, RemoteError, Request, Response};
+use sandcall_protocol::codec::{CodecError, RawFrame};
+use sandcall_protocol::{CONNECTION_ID, CancelOutcome, ErrorKind, RemoteError, Request, Response};
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -49,50 +57,101 @@ pub async fn serve(
         return;
     };
     session.watch_departure(departed);
+    let context = session.context().clone();
     let idle = access.idle_timeout;
     let seen = OnceLock::new();
     let grace = (&shutdown, &seen);
+    let mut inbox = Inbox::default();
     loop {
-        // Answer everything already received before flushing, so pipelined
-        // requests share writes; flush only when the client must be waiting.
-        let next = match transport.next().now_or_never() {
-            Some(next) => next,
-            None => {
-                if until_shutdown(grace, flush(&mut transport)).await.is_err() {
+        // A client that left (or stopped taking answers) gets none: what
+        // waits in the inbox is dropped.
+        if matches!(inbox.end, Some(End::Closed)) {
+            break;
+        }
+        let frame = match inbox.pop() {
+            Some(Waiting::Frame(frame)) => frame,
+            Some(Waiting::Answered { id, reply }) => {
+                if !answer(&mut transport, grace, peer, id, *reply).await {
                     break;
                 }
-                tokio::select! {
-                    next = transport.next() => next,
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(idle) => {
-                        idle_close(&mut transport, peer, idle).await;
+                continue;
+            }
+            None => {
+                if let Some(End::Broken(e)) = inbox.end.take() {
+                    refuse_frame(&mut transport, e).await;
+                    break;
+                }
+                // Answer everything already received before flushing, so
+                // pipelined requests share writes; flush only when the
+                // client must be waiting.
+                let next = match transport.next().now_or_never() {
+                    Some(next) => next,
+                    None => {
+                        if until_shutdown(grace, flush(&mut transport)).await.is_err() {
+                            break;
+                        }
+                        tokio::select! {
+                            next = transport.next() => next,
+                            () = shutdown.cancelled() => break,
+                            () = tokio::time::sleep(idle) => {
+                                idle_close(&mut transport, peer, idle).await;
+                                break;
+                            }
+                        }
+                    }
+                };
+                match next {
+                    None => break,
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => {
+                        refuse_frame(&mut transport, e).await;
                         break;
                     }
                 }
             }
         };
-        let frame = match next {
-            None => break,
-            Some(Ok(frame)) => frame,
-            Some(Err(e)) => {
-                refuse_frame(&mut transport, e).await;
-                break;
-            }
-        };
         let id = frame.id;
-        // A large body takes milliseconds to decode (a 60 MB one, seconds):
-        // off the async workers, so other connections are not kept waiting.
-        let decoded = if frame.body.len() > sandcall_protocol::codec::LARGE_BODY {
-            tokio::task::spawn_blocking(move || frame.decode::<Request>())
-                .await
-                .unwrap_or_else(|e| Err(CodecError::Decode(format!("decoding stopped: {e}"))))
-        } else {
-            frame.decode::<Request>()
-        };
-        let reply = match decoded {
+        let reply = match decode(frame).await {
+            // Nothing runs now: the target waits in the inbox, or is unknown.
+            Ok(Request::Cancel { id: target }) => {
+                Ok(Response::Cancel(if inbox.withdraw(target, id) {
+                    CancelOutcome::Queued
+                } else {
+                    CancelOutcome::NotFound
+                }))
+            }
             Ok(request) => {
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
-                ceilings.handle(&mut session, request).await
+                let handling = ceilings.handle(&mut session, request);
+                tokio::pin!(handling);
+                // Keep reading while the request runs, for cancels; other
+                // frames wait in the inbox, in order.
+                loop {
+                    tokio::select! {
+                        biased;
+                        reply = &mut handling => break reply,
+                        next = transport.next(), if inbox.open() && !shutdown.is_cancelled() => {
+                            let Arrival::Cancel { id: by, target } = inbox.arrive(next) else {
+                                // A client that left reads no answer: stop
+                                // its guest rather than run it to its end.
+                                if matches!(inbox.end, Some(End::Closed)) {
+                                    context.token().cancel();
+                                }
+                                continue;
+                            };
+                            let outcome = if target == id {
+                                context.token().cancel();
+                                CancelOutcome::Running
+                            } else if inbox.withdraw(target, by) {
+                                CancelOutcome::Queued
+                            } else {
+                                CancelOutcome::NotFound
+                            };
+                            tracing::debug!(id = by, target, ?outcome, ?peer, "cancel");
+                            inbox.answer_later(by, Ok(Response::Cancel(outcome)));
+                        }
+                    }
+                }
             }
             // Both ends speak the same protocol version (the handshake made
             // sure): a body that does not decode is malformed, whatever
@@ -102,19 +161,45 @@ pub async fn serve(
                 format!("cannot decode request {id}: {e}"),
             )),
         };
-        if let Err(e) = until_shutdown(grace, transport.feed((id, &reply))).await {
-            tracing::warn!(?peer, "cannot send a response: {e}");
-            let error = RemoteError::new(ErrorKind::ResourceLimit, e.to_string());
-            if until_shutdown(grace, send(&mut transport, id, &Err::<Response, _>(error)))
-                .await
-                .is_err()
-            {
-                break;
-            }
+        if !answer(&mut transport, grace, peer, id, reply).await {
+            break;
         }
     }
     let _ = until_shutdown(grace, flush(&mut transport)).await;
     tracing::info!(?peer, "session ended");
+}
+
+/// Queue the answer to request `id` for sending; an answer that cannot be
+/// encoded (too large) is replaced by an error saying so. False when the
+/// client can take no more answers.
+async fn answer(
+    transport: &mut Transport,
+    grace: (&CancellationToken, &OnceLock<Instant>),
+    peer: Option<std::net::SocketAddr>,
+    id: u64,
+    reply: Result<Response, RemoteError>,
+) -> bool {
+    let Err(e) = until_shutdown(grace, transport.feed((id, &reply))).await else {
+        return true;
+    };
+    tracing::warn!(?peer, "cannot send a response: {e}");
+    let error = RemoteError::new(ErrorKind::ResourceLimit, e.to_string());
+    until_shutdown(grace, send(transport, id, &Err::<Response, _>(error)))
+        .await
+        .is_ok()
+}
+
+/// Decode a request. A large body takes milliseconds to decode (a 60 MB
+/// one, seconds): off the async workers, so other connections are not kept
+/// waiting.
+async fn decode(frame: RawFrame) -> Result<Request, CodecError> {
+    if frame.body.len() > sandcall_protocol::codec::LARGE_BODY {
+        tokio::task::spawn_blocking(move || frame.decode::<Request>())
+            .await
+            .unwrap_or_else(|e| Err(CodecError::Decode(format!("decoding stopped: {e}"))))
+    } else {
+        frame.decode::<Request>()
+    }
 }
 
 /// `write`, unless the server has been shutting down for [`SHUTDOWN_GRACE`]
@@ -196,5 +281,6 @@ fn request_name(request: &Request) -> &'static str {
         Request::Register { .. } => "register",
         Request::Validate { .. } => "validate",
         Request::Reset { .. } => "reset",
+        Request::Cancel { .. } => "cancel",
     }
 }

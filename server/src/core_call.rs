@@ -4,7 +4,7 @@
 use crate::core_values::{from_val, func_type, to_val};
 use crate::outcome::{Outcome, guest_error};
 use crate::store::{Budget, StoreData};
-use sandcall_protocol::{ErrorKind, RemoteError, Value};
+use sandcall_protocol::{ErrorKind, RemoteError, Value, hint};
 use std::time::Instant;
 use wasmtime::{AsContext, AsContextMut, Func, RootScope, Store, Val};
 
@@ -18,15 +18,12 @@ pub async fn call(
     budget: Budget,
 ) -> Outcome {
     let ty = func.ty(&*store);
+    // Formatted only for an error: calls are a hot path.
+    let signature = || hint::core_signature(&func_type(&ty));
     if ty.params().len() != args.len() {
         return Outcome::Refused(RemoteError::new(
             ErrorKind::BadRequest,
-            format!(
-                "`{export}` takes {} argument(s), {}; got {}",
-                ty.params().len(),
-                func_type(&ty),
-                args.len()
-            ),
+            hint::arity(export, ty.params().len(), &signature(), args.len()),
         ));
     }
     // Arguments that are references (externrefs) are rooted in this scope
@@ -34,7 +31,7 @@ pub async fn call(
     let mut scope = RootScope::new(&mut *store);
     let mut params = Vec::with_capacity(args.len());
     for (i, (arg, expected)) in args.iter().zip(ty.params()).enumerate() {
-        let what = || format!("argument {} of `{export}`", i + 1);
+        let what = || format!("argument {} of `{export}: {}`", i + 1, signature());
         match to_val(&mut scope, arg, &expected, &what) {
             Ok(val) => params.push(val),
             Err(e) => return Outcome::Refused(e),

@@ -1,7 +1,7 @@
 //! Core wasm values: protocol [`Value`]s and types ↔ wasmtime's, checking
 //! every argument against the function's signature. Floats keep their bits.
 
-use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value};
+use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value, hint};
 use wasmtime::{AsContext, AsContextMut, ExternRef, HeapType, Val};
 
 /// The protocol spelling of a wasmtime value type.
@@ -48,14 +48,15 @@ pub fn to_val(
         RemoteError::new(
             ErrorKind::BadRequest,
             format!(
-                "{}: expected {}, got {} ({})",
+                "{}: expected {}, got {} ({}){}",
                 what(),
                 val_type(expected),
                 value
                     .ty()
                     .map_or_else(|| value.kind_name().to_string(), |t| t.to_string()),
                 // A prefix: a 60 MB string formatted whole cost 448 MB.
-                value.preview(QUOTE)
+                value.preview(QUOTE),
+                hint::value_range_note(value, &val_type(expected).to_string())
             ),
         )
     };

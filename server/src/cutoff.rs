@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Cutoff {
     pub deadline: Option<Instant>,
     pub stopping: CancellationToken,
+    /// Cancelled when the client cancels the request.
+    pub cancel: CancellationToken,
 }
 
 impl Cutoff {
@@ -39,6 +41,7 @@ impl Cutoff {
             done = guest => Ok(done),
             () = deadline => Err(Stop::Deadline),
             () = self.stopping.cancelled() => Err(Stop::Shutdown),
+            () = self.cancel.cancelled() => Err(Stop::Cancelled),
         }
     }
 }
@@ -54,6 +57,7 @@ mod tests {
         let soon = Cutoff {
             deadline: Some(Instant::now() + Duration::from_millis(20)),
             stopping: CancellationToken::new(),
+            cancel: CancellationToken::new(),
         };
         let started = Instant::now();
         assert_eq!(soon.run(sleep()).await, Err(Stop::Deadline));
@@ -63,6 +67,7 @@ mod tests {
         let never = Cutoff {
             deadline: None,
             stopping: stopping.clone(),
+            cancel: CancellationToken::new(),
         };
         stopping.cancel();
         assert_eq!(never.run(sleep()).await, Err(Stop::Shutdown));
@@ -70,6 +75,7 @@ mod tests {
         let open = Cutoff {
             deadline: Some(Instant::now() + Duration::from_secs(30)),
             stopping: CancellationToken::new(),
+            cancel: CancellationToken::new(),
         };
         assert_eq!(open.run(async { 7 }).await, Ok(7));
     }

@@ -143,12 +143,27 @@ pub async fn handshake(
         )
         .await;
     };
+    if hello.host_stdio && !matches!(runtime.grant(), crate::wasi::WasiGrant::Host { .. }) {
+        let message = "host_stdio (the server's own stdout and stderr for guests) is only for \
+                       unrestricted mode"
+            .to_string();
+        let tenant = ceilings.tenant().map(str::to_string);
+        return refuse(
+            &mut transport,
+            ErrorKind::Unsupported,
+            message,
+            tenant.as_deref(),
+        )
+        .await;
+    }
     drop(pending);
     let slot = tokio::select! {
         slot = sessions.clone().acquire_owned() => slot.ok()?,
         () = shutdown.cancelled() => return None,
     };
-    let session = Session::new(runtime.clone());
+    let mut session = Session::new(runtime.clone());
+    session.context().set_host_stdio(hello.host_stdio);
+    ceilings.lower(&mut session);
     let mut info = session.info();
     ceilings.report(&mut info.limits);
     send(&mut transport, id, &Ok::<_, RemoteError>(Welcome { info }))

@@ -10,7 +10,8 @@ use crate::outcome::Outcome;
 use crate::store::{Budget, StoreData, StoreGroup, arm, spent};
 use crate::{component_call, core_call};
 use sandcall_protocol::{
-    ErrorKind, EvalResult, ExportInfo, ExportKind, InstanceInfo, InstanceKind, RemoteError, Value,
+    ErrorKind, EvalResult, ExportInfo, ExportKind, GuestOutput, InstanceInfo, InstanceKind,
+    RemoteError, Value,
 };
 use std::sync::Arc;
 use wasmtime::{Extern, Func, Mutability, Store};
@@ -32,12 +33,43 @@ pub enum Live {
     Component(wasmtime::component::Instance),
 }
 
-/// The error for an export `name` lacks.
-pub fn not_found(name: &str, what: &str, export: &str) -> RemoteError {
+/// The error for an export `name` lacks, listing `exports` (the exports of
+/// that kind) and the one it may have meant.
+pub fn not_found(name: &str, what: &str, export: &str, exports: &[&str]) -> RemoteError {
+    let export = sandcall_protocol::value::preview(&export, 200);
     RemoteError::new(
         ErrorKind::NotFound,
-        format!("instance `{name}` has no {what} export named `{export}`"),
+        format!(
+            "instance `{name}` has no {what} export named `{export}`{}",
+            sandcall_protocol::hint::unknown(&export, &format!("its {what} exports"), exports)
+        ),
     )
+}
+
+/// [`not_found`] for a core instance, listing its exports of kind `what`
+/// ("function", "global", "memory").
+pub fn core_not_found(
+    instance: wasmtime::Instance,
+    store: &mut Store<StoreData>,
+    name: &str,
+    what: &str,
+    export: &str,
+) -> RemoteError {
+    let names: Vec<String> = instance
+        .exports(&mut *store)
+        .map(|e| (e.name().to_string(), e.into_extern()))
+        .filter(|(_, ext)| {
+            matches!(
+                (what, ext),
+                ("function", Extern::Func(_))
+                    | ("global", Extern::Global(_))
+                    | ("memory", Extern::Memory(_))
+            )
+        })
+        .map(|(n, _)| n)
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    not_found(name, what, export, &names)
 }
 
 impl Entry {
@@ -89,6 +121,8 @@ impl Entry {
                 results,
                 fuel_used,
                 guest_ns,
+                // Filled in by the session, which owns the request.
+                output: GuestOutput::default(),
             }),
             Outcome::Refused(e) => Err(e),
             // Core-wasm semantics: the instance keeps the state the failure left.
@@ -127,6 +161,9 @@ impl Entry {
             memory_bytes,
             fuel_used: self.fuel_used,
             registered_as,
+            output: GuestOutput::default(),
+            cache_hit: false,
+            compile_ns: 0,
         }
     }
 }
@@ -145,7 +182,7 @@ fn core_func(
                 ErrorKind::BadRequest,
                 format!("export `{export}` of `{name}` is not a function"),
             ),
-            None => not_found(name, "function", export),
+            None => core_not_found(instance, store, name, "function", export),
         }),
     }
 }
@@ -165,7 +202,8 @@ fn component_export<'a>(
         ));
     };
     let Some(export) = code.export(export) else {
-        return Err(not_found(name, "function", export));
+        let names: Vec<&str> = code.exports.iter().map(|e| e.name.as_str()).collect();
+        return Err(not_found(name, "function", export, &names));
     };
     if let Some(why) = poisoned {
         return Err(RemoteError::new(

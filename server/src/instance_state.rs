@@ -2,7 +2,7 @@
 //! linear memories of a core instance (a component exports neither).
 
 use crate::core_values::{from_val, to_val};
-use crate::instance::{Entry, Live, not_found};
+use crate::instance::{Entry, Live, core_not_found};
 use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, RemoteError, Value};
 use wasmtime::{Memory, Mutability, RootScope, Store};
@@ -30,7 +30,7 @@ impl Entry {
         let mut store = self.group.lock().await;
         let g = instance
             .get_global(&mut *store, global)
-            .ok_or_else(|| not_found(name, "global", global))?;
+            .ok_or_else(|| core_not_found(instance, &mut store, name, "global", global))?;
         let mut scope = RootScope::new(&mut *store);
         let val = g.get(&mut scope);
         from_val(&scope, &val)
@@ -50,7 +50,7 @@ impl Entry {
         let mut store = self.group.lock().await;
         let g = instance
             .get_global(&mut *store, global)
-            .ok_or_else(|| not_found(name, "global", global))?;
+            .ok_or_else(|| core_not_found(instance, &mut store, name, "global", global))?;
         let ty = g.ty(&*store);
         if ty.mutability() != Mutability::Var {
             return Err(RemoteError::new(
@@ -117,7 +117,7 @@ fn memory_of(
     match memory {
         Some(m) => instance
             .get_memory(&mut *store, m)
-            .ok_or_else(|| not_found(name, "memory", m)),
+            .ok_or_else(|| core_not_found(instance, store, name, "memory", m)),
         None => instance
             .exports(&mut *store)
             .find_map(|e| e.into_memory())

@@ -3,6 +3,7 @@
 //! from (wasm exports are live objects that never cross stores).
 
 use crate::cache::{CachedModule, Code};
+use crate::call_context::CallContext;
 use crate::component::ComponentCode;
 use crate::instance::{Entry, Live};
 use crate::memory_budget::MemoryBudget;
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use wasmtime::Store;
 
 /// Instantiate import-free code (WASI aside) in a fresh store of its own,
-/// whose memory counts against `connection_memory` and the server's budget.
+/// whose memory counts against `connection_memory` and the server's budget,
+/// and whose guest output and cancellation are the connection's `context`.
 ///
 /// # Errors
 /// A component that imports what is not granted, and any failure of the
@@ -23,6 +25,7 @@ pub async fn alone(
     runtime: &Runtime,
     connection_memory: &Arc<MemoryBudget>,
     module: Arc<CachedModule>,
+    context: &CallContext,
 ) -> Result<Entry, RemoteError> {
     if let Code::Component(code) = &module.code
         && let Some(e) = code.link_error()
@@ -32,6 +35,7 @@ pub async fn alone(
     let group = runtime.new_store(connection_memory);
     let budget = runtime.start_budget();
     let mut store = group.lock().await;
+    store.data_mut().join(context.clone());
     store.data_mut().count_instance()?;
     let fuel = arm(&mut store, budget)?;
     // A start function waiting in WASI is cut off like a call.

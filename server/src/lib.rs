@@ -11,7 +11,8 @@
 //! How an `eval` of a core export flows, top to bottom:
 //! - `server`: the listener, connection limit and graceful shutdown;
 //!   `embedded`: a server inside another program.
-//! - `connection`: one client: handshake, then frames in, answers out;
+//! - `connection`: one client: handshake, then frames in, answers out,
+//!   reading on while a request runs (cancels; the rest waits in `inbox`);
 //!   `handshake`: TLS, the hello and `access` (tokens of `tenants`, TLS
 //!   from `tls`, timeouts, the throttle of token guessers); `ceilings`: a
 //!   tenant's caps and its `quota` of fuel per minute.
@@ -25,6 +26,9 @@
 //! - `core_call` and `component_call`: one call each, with `core_values` and
 //!   `wit_values` (plus `wit_types`) converting between wasmtime and the
 //!   protocol; `outcome`: how the call ended, and its error.
+//! - `call_context`: what a connection's requests share with their stores:
+//!   the `guest_output` capture (WASI stdout and stderr, bounded) and the
+//!   token that cancels the request under way.
 //! - `store`: a wasmtime store, its data and the budget of guest code in it;
 //!   `limiter`: its memory and table caps, drawing on the connection's and
 //!   the server's `memory_budget`; `cutoff`: guest code stopped at
@@ -39,6 +43,7 @@
 mod access;
 mod allocator;
 mod cache;
+mod call_context;
 mod ceilings;
 mod compile;
 mod component;
@@ -50,7 +55,9 @@ mod core_values;
 mod cutoff;
 mod departure;
 mod embedded;
+mod guest_output;
 mod handshake;
+mod inbox;
 mod instance;
 mod instance_state;
 mod instantiate;

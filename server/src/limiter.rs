@@ -84,6 +84,16 @@ impl Limiter {
             ));
             return false;
         }
+        if let Some((max, whose)) = self.shared[0].store_cap()
+            && total > max
+        {
+            self.refused = Some(format!(
+                "{what} may not grow by {bytes} bytes: the limit is {max} bytes of memories \
+                 and tables per instance ({whose}) and it holds {}",
+                self.held
+            ));
+            return false;
+        }
         for (i, budget) in self.shared.iter().enumerate() {
             if let Err(why) = budget.take(bytes) {
                 for earlier in &self.shared[..i] {

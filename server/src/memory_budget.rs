@@ -19,6 +19,9 @@ pub struct MemoryBudget {
     flag: &'static str,
     /// The total (`None`: counted, not capped).
     limit: Option<usize>,
+    /// A cap on each store drawing on this budget, lower than the
+    /// server's `--memory-bytes`, and whose ceiling it is (a tenant's).
+    store_cap: Option<(usize, String)>,
     held: AtomicUsize,
 }
 
@@ -26,12 +29,30 @@ impl MemoryBudget {
     /// A budget of `limit` bytes (`None`: unlimited), described as `what`
     /// and set by `flag`.
     pub fn new(what: &'static str, flag: &'static str, limit: Option<usize>) -> Arc<Self> {
+        Self::with_store_cap(what, flag, limit, None)
+    }
+
+    /// As [`MemoryBudget::new`], and each store drawing on it may hold at
+    /// most `store_cap`'s bytes, the ceiling it names (a tenant's memory per
+    /// instance).
+    pub fn with_store_cap(
+        what: &'static str,
+        flag: &'static str,
+        limit: Option<usize>,
+        store_cap: Option<(usize, String)>,
+    ) -> Arc<Self> {
         Arc::new(MemoryBudget {
             what,
             flag,
             limit,
+            store_cap,
             held: AtomicUsize::new(0),
         })
+    }
+
+    /// The cap on each store drawing on this budget, and whose it is.
+    pub fn store_cap(&self) -> Option<(usize, &str)> {
+        self.store_cap.as_ref().map(|(b, who)| (*b, who.as_str()))
     }
 
     /// Take `bytes` from the budget.

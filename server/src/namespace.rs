@@ -3,12 +3,13 @@
 //! under which some of them are registered for later imports.
 
 use crate::cache::{CachedModule, Code};
+use crate::call_context::CallContext;
 use crate::instance::{Entry, Live};
 use crate::instantiate;
 use crate::memory_budget::MemoryBudget;
 use crate::runtime::Runtime;
 use crate::wasi::{WasiGrant, is_wasi_module};
-use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError};
+use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError, hint};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +24,10 @@ pub struct Namespace {
     instances: BTreeMap<String, Entry>,
     /// Module name → instance name.
     registry: BTreeMap<String, String>,
+    /// Where this connection's guest output goes, and its cancellations.
+    context: CallContext,
+    /// A tenant's ceiling on the instances held, below the server's.
+    instances_cap: Option<u32>,
 }
 
 impl Namespace {
@@ -30,11 +35,24 @@ impl Namespace {
     pub fn new(runtime: Arc<Runtime>) -> Self {
         Namespace {
             memory: runtime.connection_memory(),
+            context: CallContext::new(runtime.limits().output_bytes),
             departed: CancellationToken::new(),
             runtime,
             instances: BTreeMap::new(),
             registry: BTreeMap::new(),
+            instances_cap: None,
         }
+    }
+
+    /// Lower this namespace's caps to a tenant's ceilings (before any
+    /// instance exists): bytes of memories and tables per instance, named
+    /// `whose` in errors, and instances held.
+    pub fn lower(&mut self, memory_per_instance: Option<u64>, instances: Option<u32>, whose: &str) {
+        if memory_per_instance.is_some() {
+            let cap = memory_per_instance.map(|b| (b, whose.to_string()));
+            self.memory = self.runtime.connection_memory_capped(cap);
+        }
+        self.instances_cap = instances;
     }
 
     /// Drop this connection's compiles once `departed` is cancelled (the
@@ -60,6 +78,25 @@ impl Namespace {
         }
     }
 
+    /// [`Namespace::compile`], and whether the code came from the cache.
+    ///
+    /// # Errors
+    /// As [`Namespace::compile`].
+    pub async fn fetch(&self, bytes: Vec<u8>) -> Result<(Arc<CachedModule>, bool), RemoteError> {
+        tokio::select! {
+            fetched = self.runtime.cache().fetch(bytes) => fetched,
+            () = self.departed.cancelled() => Err(RemoteError::new(
+                ErrorKind::Internal,
+                "the client left before its upload was compiled",
+            )),
+        }
+    }
+
+    /// The guest output and cancellation of this connection's requests.
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
+
     /// The runtime this namespace's instances run on.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
@@ -70,12 +107,20 @@ impl Namespace {
     /// # Errors
     /// [`ErrorKind::NotFound`].
     pub fn get(&mut self, name: &str) -> Result<&mut Entry, RemoteError> {
-        self.instances.get_mut(name).ok_or_else(|| {
-            RemoteError::new(
+        if !self.instances.contains_key(name) {
+            let names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
+            return Err(RemoteError::new(
                 ErrorKind::NotFound,
-                format!("no instance named `{name}` in this namespace"),
-            )
-        })
+                format!(
+                    "no instance named `{}`{}",
+                    sandcall_protocol::value::preview(&name, 200),
+                    hint::unknown(name, "instances in this namespace", &names)
+                ),
+            ));
+        }
+        self.instances
+            .get_mut(name)
+            .ok_or_else(|| RemoteError::new(ErrorKind::Internal, "an instance vanished"))
     }
 
     /// Compile (or find in the cache) and instantiate `bytes` under `name`.
@@ -94,10 +139,17 @@ impl Namespace {
         if exists && !replace {
             return Err(RemoteError::new(
                 ErrorKind::AlreadyExists,
-                format!("an instance named `{name}` exists (ask to replace it)"),
+                format!(
+                    "an instance named `{name}` already exists; replace it with \
+                     `execute {name} FILE --replace` (the library: \
+                     `Connection::execute_with(\"{name}\", module, true)`), or `drop {name}` first"
+                ),
             ));
         }
-        if !exists && self.instances.len() >= limits.instances as usize {
+        let most = self
+            .instances_cap
+            .map_or(limits.instances, |c| c.min(limits.instances));
+        if !exists && self.instances.len() >= most as usize {
             return Err(RemoteError::new(
                 ErrorKind::ResourceLimit,
                 format!(
@@ -106,12 +158,18 @@ impl Namespace {
                 ),
             ));
         }
-        let module = self.compile(bytes).await?;
+        let started = std::time::Instant::now();
+        let (module, cache_hit) = self.fetch(bytes).await?;
+        let compile_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let entry = self.instantiate(module).await?;
         if exists {
             self.remove(name);
         }
-        let info = entry.describe(name, Vec::new()).await;
+        let info = InstanceInfo {
+            cache_hit,
+            compile_ns,
+            ..entry.describe(name, Vec::new()).await
+        };
         self.instances.insert(name.to_string(), entry);
         Ok(info)
     }
@@ -124,7 +182,7 @@ impl Namespace {
             Code::Component(_) => Vec::new(),
         };
         if providers.is_empty() {
-            instantiate::alone(&self.runtime, &self.memory, module).await
+            instantiate::alone(&self.runtime, &self.memory, module, &self.context).await
         } else {
             instantiate::linked(&self.runtime, module, &providers).await
         }
@@ -181,7 +239,7 @@ impl Namespace {
                 ),
             ));
         }
-        let fresh = instantiate::alone(&self.runtime, &self.memory, module).await?;
+        let fresh = instantiate::alone(&self.runtime, &self.memory, module, &self.context).await?;
         tracing::debug!(instance = name, "reset");
         let registered = self.registrations(name);
         let info = fresh.describe(name, registered).await;

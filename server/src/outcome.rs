@@ -34,19 +34,20 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) ->
         return match trap {
             Trap::OutOfFuel => RemoteError::new(
                 ErrorKind::OutOfFuel,
-                match budget.fuel {
-                    Some(fuel) => format!("the guest used all {fuel} units of fuel it was given"),
-                    None => "the guest ran out of fuel".to_string(),
-                },
+                store.ceilings().out_of_fuel(budget.fuel),
             ),
             Trap::Interrupt => match (stop, budget.deadline_ms) {
+                (Some(Stop::Cancelled), _) => RemoteError::new(
+                    ErrorKind::Cancelled,
+                    "the client cancelled the call; the guest was stopped",
+                ),
                 (Some(Stop::Shutdown), _) | (_, None) => RemoteError::new(
                     ErrorKind::ShuttingDown,
                     "the server is shutting down and stopped the guest before its call ended",
                 ),
                 (_, Some(ms)) => RemoteError::new(
                     ErrorKind::DeadlineExceeded,
-                    format!("the guest ran past its deadline of {ms} ms and was stopped"),
+                    store.ceilings().past_deadline(ms),
                 ),
             },
             other => {
@@ -54,15 +55,16 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) ->
                 if let Some(refusal) = refusal {
                     error.message = format!("{}; {refusal}", error.message);
                 }
-                error
+                explain_trap(error, &e, store)
             }
         };
     }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return RemoteError::trap(
+        let error = RemoteError::trap(
             "exit",
             format!("the guest called WASI proc_exit({})", exit.0),
         );
+        return explain_trap(error, &e, store);
     }
     match refusal {
         Some(refusal) => RemoteError::new(ErrorKind::ResourceLimit, refusal),
@@ -72,6 +74,54 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) ->
         }
         None => RemoteError::new(ErrorKind::LinkError, format!("{e:#}")),
     }
+}
+
+/// Frames of a wasm backtrace quoted in a trap's message.
+const FRAMES: usize = 20;
+
+/// `error` (a trap) with what helps to debug it: the guest's last lines on
+/// stderr (a Rust panic message) and the wasm backtrace, named from the
+/// module's name section where it has one.
+fn explain_trap(mut error: RemoteError, e: &wasmtime::Error, store: &StoreData) -> RemoteError {
+    use std::fmt::Write as _;
+    let mut more = String::new();
+    if let Some(lines) = store.context().output().last_stderr_lines(3) {
+        let _ = write!(more, "\nthe guest's last words on stderr:");
+        for line in lines.lines() {
+            let _ = write!(more, "\n  | {line}");
+        }
+    }
+    if let Some(trace) = e.downcast_ref::<wasmtime::WasmBacktrace>()
+        && !trace.frames().is_empty()
+    {
+        let _ = write!(more, "\nwasm backtrace:");
+        for (i, frame) in trace.frames().iter().take(FRAMES).enumerate() {
+            let module = frame.module().name().unwrap_or("<module>");
+            let _ = match frame.func_name() {
+                Some(name) => write!(more, "\n  {i:>2}: {module}!{name}"),
+                None => write!(
+                    more,
+                    "\n  {i:>2}: {module}!<function {}>",
+                    frame.func_index()
+                ),
+            };
+            if let Some(offset) = frame.module_offset() {
+                let _ = write!(more, " @ {offset:#x}");
+            }
+        }
+        if trace.frames().len() > FRAMES {
+            let _ = write!(more, "\n  … {} more frames", trace.frames().len() - FRAMES);
+        }
+    }
+    if !more.is_empty() {
+        error.message = cut_message(format!("{}{more}", error.message));
+    }
+    error
+}
+
+/// A message within the protocol's bound (a backtrace can be long).
+fn cut_message(message: String) -> String {
+    RemoteError::new(ErrorKind::Trap, message).message
 }
 
 /// A trap's code in snake_case (`IntegerDivisionByZero` → `integer_division_by_zero`).

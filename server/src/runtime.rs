@@ -11,7 +11,7 @@ use crate::config::LimitConfig;
 use crate::limiter::Caps;
 use crate::linker::Linkers;
 use crate::memory_budget::MemoryBudget;
-use crate::store::{Budget, StoreGroup, StoreSettings};
+use crate::store::{Budget, Ceilings, StoreGroup, StoreSettings};
 use crate::wasi::WasiGrant;
 use sandcall_protocol::{Limits, Mode};
 use std::path::PathBuf;
@@ -139,6 +139,11 @@ impl Runtime {
             ),
             grant,
             stopping: CancellationToken::new(),
+            ceilings: Ceilings {
+                fuel: sandboxed.then_some(limits.fuel),
+                max_fuel: sandboxed.then_some(limits.max_fuel),
+                max_deadline_ms: sandboxed.then_some(limits.max_deadline_ms),
+            },
         };
         // Unrestricted uploads are trusted: only the compile semaphore and
         // the cache's bytes bound them.
@@ -185,11 +190,20 @@ impl Runtime {
     /// A memory budget for one connection's instances (uncapped in
     /// unrestricted mode).
     pub fn connection_memory(&self) -> Arc<MemoryBudget> {
+        self.connection_memory_capped(None)
+    }
+
+    /// As [`Runtime::connection_memory`], and each of the connection's
+    /// stores may hold at most `store_cap`'s bytes (a tenant's ceiling,
+    /// named for the error).
+    pub fn connection_memory_capped(&self, store_cap: Option<(u64, String)>) -> Arc<MemoryBudget> {
         let limit = usize::try_from(self.limits.connection_memory_bytes).unwrap_or(usize::MAX);
-        MemoryBudget::new(
+        let store_cap = store_cap.map(|(b, who)| (usize::try_from(b).unwrap_or(usize::MAX), who));
+        MemoryBudget::with_store_cap(
             "this connection's memory",
             "connection-memory-bytes",
             self.sandboxed_mode().then_some(limit),
+            store_cap,
         )
     }
 

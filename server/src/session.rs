@@ -1,11 +1,13 @@
 //! The commands: one connection's requests, checked against the limits in
 //! one place, then applied to its namespace.
 
+use crate::call_context::CallContext;
 use crate::namespace::Namespace;
 use crate::runtime::{FEATURES, Runtime, WASMTIME_VERSION};
 use crate::store::Budget;
 use sandcall_protocol::{
-    ErrorKind, Eval, Mode, PROTOCOL_VERSION, RemoteError, Request, Response, ServerInfo,
+    CancelOutcome, ErrorKind, Eval, GuestOutput, Mode, PROTOCOL_VERSION, RemoteError, Request,
+    Response, ServerInfo,
 };
 use std::sync::Arc;
 
@@ -27,6 +29,12 @@ impl Session {
         }
     }
 
+    /// Lower the session's caps to a tenant's ceilings: memory per instance
+    /// (named `whose` in errors) and instances held.
+    pub fn lower(&mut self, memory_per_instance: Option<u64>, instances: Option<u32>, whose: &str) {
+        self.namespace.lower(memory_per_instance, instances, whose);
+    }
+
     /// Drop this session's compiles once `departed` is cancelled (its client
     /// left; see [`crate::departure`]).
     pub fn watch_departure(&mut self, departed: tokio_util::sync::CancellationToken) {
@@ -46,13 +54,32 @@ impl Session {
         }
     }
 
+    /// The guest output and cancellation of this session's requests.
+    pub fn context(&self) -> &CallContext {
+        self.namespace.context()
+    }
+
     /// Check one request and apply it. Guest code runs as an async call
     /// that yields to the scheduler regularly; compiling runs on the
-    /// blocking pool.
+    /// blocking pool. What guest code wrote to stdout and stderr comes back
+    /// with the answer, or with the error.
     ///
     /// # Errors
     /// Whatever the request fails with, as a protocol error.
     pub async fn handle(&mut self, request: Request) -> Result<Response, RemoteError> {
+        let runs_guest = matches!(
+            request,
+            Request::Execute(_) | Request::Eval(_) | Request::Reset { .. }
+        );
+        self.context().begin();
+        let mut reply = self.apply(request).await;
+        if runs_guest {
+            attach(&mut reply, self.context().output().take());
+        }
+        reply
+    }
+
+    async fn apply(&mut self, request: Request) -> Result<Response, RemoteError> {
         self.check(&request)?;
         let ns = &mut self.namespace;
         match request {
@@ -105,6 +132,9 @@ impl Session {
                     module_hash: compiled.hash.clone(),
                 })
             }
+            // The connection answers a cancel of a request it holds
+            // (`crate::connection`); here no other is under way.
+            Request::Cancel { .. } => Ok(Response::Cancel(CancelOutcome::NotFound)),
         }
     }
 
@@ -195,6 +225,18 @@ impl Session {
             fuel: Some(fuel),
             deadline_ms: Some(deadline_ms),
         })
+    }
+}
+
+/// Put `output` into the answer of the request that produced it; an error
+/// carries it only when the guest wrote something.
+fn attach(reply: &mut Result<Response, RemoteError>, output: GuestOutput) {
+    match reply {
+        Ok(Response::Evaluated(result)) => result.output = output,
+        Ok(Response::Executed(info) | Response::Reset(info)) => info.output = output,
+        Ok(_) => {}
+        Err(e) if !output.is_empty() => e.output = Some(output),
+        Err(_) => {}
     }
 }
 

@@ -6,6 +6,7 @@
 //! exports (a memory, a table) are shared live objects and wasmtime objects
 //! never cross stores. A group is freed when its last instance is dropped.
 
+use crate::call_context::CallContext;
 use crate::limiter::{Caps, Limiter};
 use crate::memory_budget::MemoryBudget;
 use crate::wasi::WasiGrant;
@@ -28,6 +29,69 @@ pub struct Budget {
     pub deadline_ms: Option<u64>,
 }
 
+/// What a call may ask for, named in the errors of a call that used up its
+/// budget (so they say what to change).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ceilings {
+    /// The fuel a call gets when it asks for none (`--fuel`; `None`: not metered).
+    pub fuel: Option<u64>,
+    /// The most fuel a call may ask for (`--max-fuel`).
+    pub max_fuel: Option<u64>,
+    /// The longest deadline a call may ask for, in ms (`--max-deadline-ms`;
+    /// `None`: no ceiling).
+    pub max_deadline_ms: Option<u64>,
+}
+
+impl Ceilings {
+    /// Why a guest given `given` fuel stopped, and how to give it more.
+    pub fn out_of_fuel(&self, given: Option<u64>) -> String {
+        let Some(fuel) = given else {
+            return "the guest ran out of fuel".to_string();
+        };
+        let mut message = format!("the guest used all {fuel} units of fuel it was given");
+        if let Some(max) = self.max_fuel {
+            if fuel < max {
+                message.push_str(&format!(
+                    "; a call may ask for up to {max} with `--fuel N` (the library's \
+                     `Eval::fuel`; the server's ceiling is `sandcall-server --max-fuel`)"
+                ));
+            } else {
+                message.push_str(&format!(
+                    "; that is the most a call may have here (`sandcall-server --max-fuel {max}`)"
+                ));
+            }
+        }
+        // Instantiation (a start function) runs on the default.
+        if self.fuel == Some(fuel) {
+            message.push_str(&format!(
+                "; a start function gets the default, `sandcall-server --fuel {fuel}`"
+            ));
+        }
+        message
+    }
+
+    /// Why a guest with a deadline of `ms` was stopped, and how to give it
+    /// longer.
+    pub fn past_deadline(&self, ms: u64) -> String {
+        let mut message = format!("the guest ran past its deadline of {ms} ms and was stopped");
+        match self.max_deadline_ms {
+            Some(max) if ms < max => message.push_str(&format!(
+                "; a call may ask for up to {max} ms with `--deadline-ms N` (the library's \
+                 `Eval::deadline_ms`; the server's ceiling is `sandcall-server \
+                 --max-deadline-ms`)"
+            )),
+            Some(max) => message.push_str(&format!(
+                "; that is the longest a call may have here (`sandcall-server \
+                 --max-deadline-ms {max}`)"
+            )),
+            None => message.push_str(
+                "; ask for a longer one with `--deadline-ms N` (the library's `Eval::deadline_ms`)",
+            ),
+        }
+        message
+    }
+}
+
 /// Why the store stopped its guest at an epoch tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -35,6 +99,8 @@ pub enum Stop {
     Deadline,
     /// The server is shutting down.
     Shutdown,
+    /// The client cancelled the request.
+    Cancelled,
 }
 
 /// What every store of a runtime is made with; built once per runtime.
@@ -49,6 +115,8 @@ pub struct StoreSettings {
     pub grant: WasiGrant,
     /// Cancelled when the server shuts down: running guests stop.
     pub stopping: CancellationToken,
+    /// What calls may ask for, for the errors of calls that used it up.
+    pub ceilings: Ceilings,
 }
 
 /// What every store carries: its resource limiter, its deadline and, once a
@@ -59,6 +127,10 @@ pub struct StoreData {
     grant: WasiGrant,
     wasi: Option<WasiP1Ctx>,
     stopping: CancellationToken,
+    /// The connection's guest output and cancellation ([`CallContext`]).
+    context: CallContext,
+    /// Cancelled when the client cancels the request under way.
+    cancel: CancellationToken,
     /// When the call under way must stop.
     deadline: Option<Instant>,
     /// Why the guest under way was stopped, if it was.
@@ -66,13 +138,25 @@ pub struct StoreData {
     /// Instances ever created in this store. Wasmtime frees none of them
     /// before the store itself, so this is what the instance cap must count.
     created: usize,
+    ceilings: Ceilings,
 }
 
 impl StoreData {
     /// The store's WASI context, built from its grant on first use.
     pub fn wasi(&mut self) -> &mut WasiP1Ctx {
-        let grant = &self.grant;
-        self.wasi.get_or_insert_with(|| grant.build())
+        let (grant, context) = (&self.grant, &self.context);
+        self.wasi.get_or_insert_with(|| grant.build(context))
+    }
+
+    /// Serve the connection of `context`: its guests' output goes there,
+    /// and its cancellations stop them. Set before any guest code runs.
+    pub fn join(&mut self, context: CallContext) {
+        self.context = context;
+    }
+
+    /// The connection's guest output and cancellation.
+    pub fn context(&self) -> &CallContext {
+        &self.context
     }
 
     /// Count one more instance in this store.
@@ -111,6 +195,11 @@ impl StoreData {
         self.limiter.take_refusal()
     }
 
+    /// What calls in this store may ask for.
+    pub fn ceilings(&self) -> &Ceilings {
+        &self.ceilings
+    }
+
     /// Take the reason the guest was stopped at an epoch tick, if it was.
     pub fn take_stop(&mut self) -> Option<Stop> {
         self.stopped.take()
@@ -122,6 +211,7 @@ impl StoreData {
         crate::cutoff::Cutoff {
             deadline: self.deadline,
             stopping: self.stopping.clone(),
+            cancel: self.cancel.clone(),
         }
     }
 
@@ -157,6 +247,7 @@ pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<Option<u64>, 
         .deadline_ms
         .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
     data.stopped = None;
+    data.cancel = data.context.token();
     store.set_epoch_deadline(1);
     Ok(budget.fuel)
 }
@@ -193,9 +284,12 @@ impl StoreGroup {
             grant: settings.grant.clone(),
             wasi: None,
             stopping: settings.stopping.clone(),
+            context: CallContext::default(),
+            cancel: CancellationToken::new(),
             deadline: None,
             stopped: None,
             created: 0,
+            ceilings: settings.ceilings,
         };
         let mut store = Store::new(engine, data);
         store.limiter(|data| &mut data.limiter);
@@ -210,6 +304,8 @@ impl StoreGroup {
                 Some(Stop::Deadline)
             } else if data.stopping.is_cancelled() {
                 Some(Stop::Shutdown)
+            } else if data.cancel.is_cancelled() {
+                Some(Stop::Cancelled)
             } else {
                 None
             };

@@ -10,6 +10,8 @@
 //! max_fuel = 10000000000        # ceilings, each optional: fuel per call,
 //! max_deadline_ms = 10000       # deadline of a call,
 //! module_bytes = 4194304        # module size,
+//! memory_bytes = 67108864       # memories and tables of one instance,
+//! instances = 16                # instances held per connection,
 //! connections = 4               # connections at once,
 //! fuel_per_minute = 100000000000 # and fuel budget per minute
 //! ```
@@ -43,6 +45,12 @@ pub struct TenantEntry {
     /// Ceiling on the size of an uploaded module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_bytes: Option<u64>,
+    /// Ceiling on the bytes of memories and tables of one instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Instances one of the tenant's connections may hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
     /// Connections the tenant may hold at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<u32>,
@@ -204,19 +212,20 @@ fn unhex(hash: &str) -> Option<[u8; 32]> {
 
 /// Add a tenant (or a new token to an existing one) to the file at `path`,
 /// creating it if needed, and return the new token: 256 random bits in hex.
-/// Only its SHA-256 is written.
+/// Only its SHA-256 is written. The file is edited, not rewritten: its
+/// comments and layout stay, a new tenant is appended at the end.
 ///
 /// # Errors
 /// When the file cannot be read, parsed or written, or no randomness is to
 /// be had.
 pub fn add(path: &Path, name: &str, unrestricted: bool) -> Result<String, ServerError> {
+    let in_file = |e: String| ServerError::Config(format!("{}: {e}", path.display()));
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(ServerError::Config(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(in_file(e.to_string())),
     };
-    let mut entries =
-        parse(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
+    parse(&text).map_err(in_file)?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret)
         .map_err(|e| ServerError::Config(format!("no randomness for a token: {e}")))?;
@@ -225,23 +234,93 @@ pub fn add(path: &Path, name: &str, unrestricted: bool) -> Result<String, Server
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    match entries.iter_mut().find(|t| t.name == name) {
-        Some(entry) => {
-            entry.tokens.push(digest);
-            entry.unrestricted |= unrestricted;
-        }
-        None => entries.push(TenantEntry {
-            name: name.to_string(),
-            tokens: vec![digest],
-            unrestricted,
-            ..TenantEntry::default()
-        }),
+    let out = with_token(&text, name, &digest, unrestricted).map_err(in_file)?;
+    let entries = parse(&out).map_err(in_file)?;
+    if !entries
+        .iter()
+        .any(|t| t.name == name && t.tokens.contains(&digest))
+    {
+        return Err(in_file("the new token could not be added".into()));
     }
-    let out = toml::to_string(&TenantsFile { tenants: entries })
-        .map_err(|e| ServerError::Config(e.to_string()))?;
-    std::fs::write(path, out)
-        .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
+    // Written beside it and renamed, so that a failure leaves the old file.
+    let fresh = path.with_extension("toml.new");
+    std::fs::write(&fresh, out)
+        .and_then(|()| std::fs::rename(&fresh, path))
+        .map_err(|e| in_file(e.to_string()))?;
     Ok(token)
+}
+
+/// Where a tenant's keys are in the file's text.
+#[derive(Deserialize)]
+struct Located {
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    tokens: Option<toml::Spanned<Vec<String>>>,
+    #[serde(default)]
+    unrestricted: Option<toml::Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+struct LocatedFile {
+    #[serde(default, rename = "tenant")]
+    tenants: Vec<Located>,
+}
+
+/// `text` with `digest` added to tenant `name`'s tokens (the tenant
+/// appended if it is new), and `unrestricted = true` if asked.
+fn with_token(text: &str, name: &str, digest: &str, unrestricted: bool) -> Result<String, String> {
+    let file: LocatedFile = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let quoted = toml::Value::String(name.to_string()).to_string();
+    let Some(tenant) = file.tenants.iter().find(|t| *t.name.get_ref() == name) else {
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out += &format!("[[tenant]]\nname = {quoted}\ntokens = [\"{digest}\"]\n");
+        if unrestricted {
+            out += "unrestricted = true\n";
+        }
+        return Ok(out);
+    };
+    // Edits from the end of the text backwards, so that spans stay right.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let after_name = line_end(text, tenant.name.span().end);
+    match &tenant.tokens {
+        Some(tokens) => {
+            let close = tokens.span().end - 1;
+            let before = text[..close].trim_end();
+            let sep = if before.ends_with('[') || before.ends_with(',') {
+                ""
+            } else {
+                ", "
+            };
+            edits.push((close, close, format!("{sep}\"{digest}\"")));
+        }
+        None => edits.push((after_name, after_name, format!("tokens = [\"{digest}\"]\n"))),
+    }
+    match &tenant.unrestricted {
+        Some(flag) if unrestricted && !flag.get_ref() => {
+            edits.push((flag.span().start, flag.span().end, "true".into()));
+        }
+        None if unrestricted => {
+            edits.push((after_name, after_name, "unrestricted = true\n".into()))
+        }
+        _ => {}
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out = text.to_string();
+    for (start, end, with) in edits {
+        out.replace_range(start..end, &with);
+    }
+    Ok(out)
+}
+
+/// Where the line holding byte `at` ends (after its newline, if any).
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
 }
 
 #[cfg(test)]
@@ -264,5 +343,27 @@ mod tests {
             "{:?}",
             parse(broken)
         );
+    }
+
+    #[test]
+    fn adding_a_token_edits_the_file_and_keeps_its_comments() {
+        let text = "# who may connect\n[[tenant]]\nname = \"a\" # the first\ntokens = [\n  \"1111111111111111111111111111111111111111111111111111111111111111\",\n]\n\n[[tenant]]\nname = \"b\"\n";
+        let digest = "2".repeat(64);
+        let out = with_token(text, "a", &digest, true).unwrap();
+        assert!(out.starts_with("# who may connect\n"), "{out}");
+        assert!(out.contains("# the first"), "{out}");
+        let entries = parse(&out).unwrap();
+        assert_eq!(entries[0].tokens.len(), 2, "{out}");
+        assert!(entries[0].unrestricted);
+        let out = with_token(&out, "b", &digest, false).unwrap();
+        assert_eq!(
+            parse(&out).unwrap()[1].tokens,
+            vec![digest.clone()],
+            "{out}"
+        );
+        let out = with_token(&out, "c \"quoted\"", &digest, false).unwrap();
+        let entries = parse(&out).unwrap();
+        assert_eq!(entries[2].name, "c \"quoted\"");
+        assert!(out.contains("# the first"), "{out}");
     }
 }

@@ -1,20 +1,22 @@
 //! What WASI grants the guests of each mode.
 //!
 //! Sandboxed guests get WASI with nothing behind it: no preopened directory,
-//! no environment, no arguments, an empty stdin and discarded stdout and
-//! stderr, and virtual clocks and randomness: the wall clock reads
+//! no environment, no arguments, an empty stdin, stdout and stderr captured
+//! into the answer of each request ([`crate::guest_output`]), and virtual clocks and randomness: the wall clock reads
 //! 1970-01-01T00:00:00Z, the monotonic clock starts at 0 and moves 1 µs per
 //! reading, and random bytes are a fixed pseudo-random sequence. A guest
 //! learns nothing of the host's time (no timing channel through WASI) and
 //! runs the same way every time; it must not use WASI randomness for
 //! secrets. Sleeps still wait in real time, cut off at the call's deadline
 //! ([`crate::cutoff`]). Unrestricted guests get the host's environment,
-//! stdio, clocks and randomness and one preopened directory: RPyC classic
-//! mode's "everything".
+//! stdin, clocks and randomness and one preopened directory: RPyC classic
+//! mode's "everything"; their stdout and stderr are captured too, unless
+//! the client asked for the server's own in its hello (`host_stdio`).
 //!
 //! A store builds its WASI context the first time a guest calls into WASI,
 //! so guests that never import it pay nothing.
 
+use crate::call_context::CallContext;
 use std::path::PathBuf;
 use std::time::Duration;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -33,9 +35,13 @@ pub enum WasiGrant {
 }
 
 impl WasiGrant {
-    /// A fresh WASI context granting what this grant names.
-    pub fn build(&self) -> WasiP1Ctx {
+    /// A fresh WASI context granting what this grant names, writing the
+    /// guests' stdout and stderr to `context`.
+    pub fn build(&self, context: &CallContext) -> WasiP1Ctx {
         let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(context.output().stdout())
+            .stderr(context.output().stderr());
         match self {
             WasiGrant::Nothing => {
                 builder
@@ -46,7 +52,10 @@ impl WasiGrant {
                     .insecure_random_seed(0);
             }
             WasiGrant::Host { dir } => {
-                builder.inherit_env().inherit_stdio();
+                builder.inherit_env().inherit_stdin();
+                if context.host_stdio() {
+                    builder.inherit_stdout().inherit_stderr();
+                }
                 if let Err(e) = builder.preopened_dir(dir, ".", FsPerms::ReadWrite) {
                     // Checked at start-up; the directory may have gone since.
                     tracing::warn!(dir = %dir.display(), "cannot preopen for WASI: {e:#}");

@@ -3,7 +3,7 @@
 //! leave packed.
 
 use crate::wit_types::wit_type;
-use sandcall_protocol::{ErrorKind, NumType, Packed, RemoteError, Value};
+use sandcall_protocol::{ErrorKind, NumType, Packed, RemoteError, Value, hint};
 use std::collections::{HashMap, HashSet};
 use wasmtime::component::Val;
 use wasmtime::component::types::{Case, Type};
@@ -61,6 +61,23 @@ fn type_name(ty: &Type) -> String {
     sandcall_protocol::value::preview(&wit_type(ty), TYPE_QUOTE)
 }
 
+/// The name of a number type (`s32`, `f32` …), empty for other types.
+fn number_name(ty: &Type) -> &'static str {
+    match ty {
+        Type::S8 => "s8",
+        Type::U8 => "u8",
+        Type::S16 => "s16",
+        Type::U16 => "u16",
+        Type::S32 => "s32",
+        Type::U32 => "u32",
+        Type::S64 => "s64",
+        Type::U64 => "u64",
+        Type::Float32 => "f32",
+        Type::Float64 => "f64",
+        _ => "",
+    }
+}
+
 /// At most [`QUOTE`] bytes of a client-sent name, for an error message.
 fn quote(name: &str) -> String {
     if name.len() <= QUOTE {
@@ -100,10 +117,11 @@ fn convert(
         RemoteError::new(
             ErrorKind::BadRequest,
             format!(
-                "{}: expected {}, got a {}",
+                "{}: expected {}, got a {}{}",
                 what(),
                 type_name(ty),
-                value.kind_name()
+                value.kind_name(),
+                hint::value_range_note(value, number_name(ty))
             ),
         )
     };

@@ -10,6 +10,7 @@
 
 pub mod bystander;
 pub mod modules;
+mod probes;
 mod run;
 
 pub use run::{run, secs, size};
@@ -31,6 +32,9 @@ pub enum Attack {
     CompileBomb,
     ManyExports,
     Sleeper,
+    ManyMemories,
+    BlockBomb,
+    WatBomb,
 }
 
 /// What happened to an attack.
@@ -82,6 +86,10 @@ pub struct Settings {
     pub compile_bytes: u64,
     /// Exports of the many-exports module.
     pub exports: u32,
+    /// Pages each of the many memories grows by in unrestricted mode.
+    pub memory_pages: u32,
+    /// Blocks in the block bomb's one function.
+    pub blocks: u32,
 }
 
 impl Settings {
@@ -95,6 +103,8 @@ impl Settings {
             output_bytes: 300_000_000,
             compile_bytes: 1 << 20,
             exports: 100_000,
+            memory_pages: 16,
+            blocks: 64_000,
         }
     }
 
@@ -110,13 +120,15 @@ impl Settings {
             output_bytes: 300_000_000,
             compile_bytes: 128 << 10,
             exports: 20_000,
+            memory_pages: 16,
+            blocks: 16_000,
         }
     }
 }
 
 impl Attack {
     /// Every attack, in the order `compare` prints them.
-    pub const ALL: [Attack; 12] = [
+    pub const ALL: [Attack; 15] = [
         Attack::InfiniteLoop,
         Attack::HeavyLoop,
         Attack::MemoryBomb,
@@ -129,6 +141,9 @@ impl Attack {
         Attack::CompileBomb,
         Attack::ManyExports,
         Attack::Sleeper,
+        Attack::ManyMemories,
+        Attack::BlockBomb,
+        Attack::WatBomb,
     ];
 
     /// A short name.
@@ -146,6 +161,9 @@ impl Attack {
             Attack::CompileBomb => "compile bomb",
             Attack::ManyExports => "many exports",
             Attack::Sleeper => "sleep past the deadline (WASI)",
+            Attack::ManyMemories => "many memories",
+            Attack::BlockBomb => "block bomb",
+            Attack::WatBomb => "WAT bomb",
         }
     }
 
@@ -164,6 +182,9 @@ impl Attack {
             Attack::CompileBomb => "one-line functions up to the module size limit",
             Attack::ManyExports => "100,000 exported one-line functions",
             Attack::Sleeper => "poll_oneoff on a 60 s clock, where no epoch tick reaches it",
+            Attack::ManyMemories => "8 memories grown to 256 MiB each, every page touched",
+            Attack::BlockBomb => "64,000 blocks in one function (compile CPU with fuel metering)",
+            Attack::WatBomb => "the block bomb as WAT text for the server to parse",
         }
     }
 
@@ -215,6 +236,20 @@ impl Attack {
                     Refused
                 } else {
                     Bounded
+                }
+            }
+            Attack::ManyMemories => {
+                if sandboxed {
+                    Denied
+                } else {
+                    Bounded
+                }
+            }
+            Attack::BlockBomb | Attack::WatBomb => {
+                if sandboxed {
+                    Refused
+                } else {
+                    Succeeded
                 }
             }
             Attack::ManyExports => {

@@ -1,14 +1,14 @@
 //! Running one attack and judging what happened.
 
 use super::modules::{self, ENV_SIZE, ENV_STRINGS, FILE_BUFFER, SECRET_FILE};
-use super::{Attack, Outcome, Settings, Verdict};
+use super::{Attack, Outcome, Settings, Verdict, probes};
 use sandcall::text::thousands;
 use sandcall::{ClientError, Connection, ErrorKind, Eval, Value};
 use sandcall_protocol::Mode;
 use std::time::{Duration, Instant};
 
 /// The instance name every attack uploads under (replaced each time).
-const NAME: &str = "attack";
+pub(super) const NAME: &str = "attack";
 
 /// Run `attack` on `conn`, in the connection's mode, and judge it.
 ///
@@ -28,7 +28,7 @@ pub async fn run(conn: &mut Connection, attack: Attack, settings: &Settings) -> 
     }
 }
 
-type Judged = (Verdict, String);
+pub(super) type Judged = (Verdict, String);
 
 async fn attempt(
     conn: &mut Connection,
@@ -159,6 +159,9 @@ async fn attempt(
             unexpected("returned its output")
         }
         Attack::CompileBomb => compile_bomb(conn, s, sandboxed).await?,
+        Attack::ManyMemories => probes::many_memories_probe(conn, s, sandboxed).await?,
+        Attack::BlockBomb => probes::block_bomb(conn, s, sandboxed, false).await?,
+        Attack::WatBomb => probes::block_bomb(conn, s, sandboxed, true).await?,
         Attack::ManyExports => {
             let module = modules::many_exports(s.exports);
             let info = match conn.execute_with(NAME, module, true).await {
@@ -277,7 +280,7 @@ async fn sleeper(
 }
 
 /// The verdict on an upload the server refused before compiling.
-fn refused(e: &ClientError, after: Duration) -> Judged {
+pub(super) fn refused(e: &ClientError, after: Duration) -> Judged {
     let message = e.remote().map_or(e.to_string(), |r| r.message.clone());
     (
         Verdict::Refused,
@@ -387,7 +390,7 @@ fn eval(export: &str, args: Vec<Value>, deadline_ms: u64) -> Eval {
     }
 }
 
-fn unexpected(what: &str) -> Judged {
+pub(super) fn unexpected(what: &str) -> Judged {
     (Verdict::Unexpected, format!("unexpected: {}", clip(what)))
 }
 

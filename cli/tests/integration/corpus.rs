@@ -125,3 +125,18 @@ async fn many_exports() {
 async fn sleeper() {
     attack_in_both_modes(Attack::Sleeper).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_memories() {
+    attack_in_both_modes(Attack::ManyMemories).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_bomb() {
+    attack_in_both_modes(Attack::BlockBomb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wat_bomb() {
+    attack_in_both_modes(Attack::WatBomb).await;
+}

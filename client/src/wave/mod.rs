@@ -10,10 +10,12 @@
 
 use sandcall_protocol::{NumType, Number, Packed, Value, WitFunc, WitType};
 use std::borrow::Cow;
+use wasm_wave::parser::ParserErrorKind;
 use wasm_wave::value::{Type, Value as Wave};
 use wasm_wave::wasm::{WasmTypeKind, WasmValue};
 
 mod format;
+mod numbers;
 use format::to_wave;
 
 /// The arguments of a call to `func`, one text per parameter (the caller
@@ -56,7 +58,16 @@ pub fn parse(ty: &WitType, text: &str) -> Result<Value, String> {
     let wave_ty = wave_type(ty)?;
     let text = text.trim();
     let wave: Wave = wasm_wave::from_str(&wave_ty, text).map_err(|e| {
-        let mut message = format!("`{}` is not a {ty}: {}", excerpt(text), explain(&e, text));
+        let why = text
+            .get(e.span())
+            .filter(|_| e.kind() == ParserErrorKind::InvalidValue)
+            .and_then(|bad| numbers::invalid_number(ty, bad))
+            .unwrap_or_else(|| explain(&e, text));
+        // A scalar whose own literal is at fault needs saying once.
+        let mut message = match why.starts_with(&format!("`{text}` is ")) {
+            true => why,
+            false => format!("`{}` is not a {ty}: {why}", excerpt(text)),
+        };
         // The usual slip: a shell ate the quotes WAVE needs.
         let (quote, shell) = match ty {
             WitType::String => ('"', '\''),
@@ -71,7 +82,13 @@ pub fn parse(ty: &WitType, text: &str) -> Result<Value, String> {
         }
         message
     })?;
-    from_wave(ty, &wave).map_err(|e| format!("`{}` is not a {ty}: {e}", excerpt(text)))
+    let value =
+        from_wave(ty, &wave).map_err(|e| format!("`{}` is not a {ty}: {e}", excerpt(text)))?;
+    match numbers::float_overflow(ty, text, &value) {
+        Some(why) if why.starts_with(&format!("`{text}` is ")) => Err(why),
+        Some(why) => Err(format!("`{}` is not a {ty}: {why}", excerpt(text))),
+        None => Ok(value),
+    }
 }
 
 /// `value` in WAVE syntax, checked against `ty`.
@@ -242,7 +259,7 @@ fn pack(elem: NumType, list: &Wave) -> Result<Packed, String> {
 }
 
 /// At most 60 characters of `text`, for quoting it in a message.
-fn excerpt(text: &str) -> Cow<'_, str> {
+pub(crate) fn excerpt(text: &str) -> Cow<'_, str> {
     const MAX: usize = 60;
     match text.char_indices().nth(MAX) {
         None => Cow::Borrowed(text),
@@ -250,8 +267,16 @@ fn excerpt(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// A WAVE parse error with the offending part of `text` quoted.
-fn explain(e: &wasm_wave::parser::ParserError, text: &str) -> String {
+/// A WAVE parse error with the offending part of `text` quoted (never a
+/// byte offset: people read the text, not its bytes).
+pub(crate) fn explain(e: &wasm_wave::parser::ParserError, text: &str) -> String {
+    let span = e.span();
+    if let Some(bad) = text.get(span.clone()).filter(|bad| !bad.is_empty())
+        && e.kind() == ParserErrorKind::UnexpectedToken
+    {
+        // WAVE's detail names the token's kind ("Number"); the text says more.
+        return format!("unexpected `{}`", excerpt(bad));
+    }
     let mut message = e.kind().to_string();
     if let Some(detail) = e.detail() {
         message = format!("{message}: {detail}");
@@ -259,13 +284,28 @@ fn explain(e: &wasm_wave::parser::ParserError, text: &str) -> String {
     if let Some(source) = std::error::Error::source(e) {
         message = format!("{message}: {}", excerpt(&source.to_string()));
     }
-    let span = e.span();
     match text.get(span.clone()) {
         Some(bad) if !bad.is_empty() && bad.len() < text.len() => {
-            format!("{message} at `{}` (byte {})", excerpt(bad), span.start)
+            format!("{message} at `{}`", excerpt(bad))
         }
         Some(bad) if !bad.is_empty() => message,
-        _ => format!("{message} at byte {}", span.start),
+        // An empty span: the end of the text, or a place inside it.
+        _ => match text.get(..span.start).filter(|before| !before.is_empty()) {
+            Some(before) if span.start < text.len() => {
+                format!("{message} after `{}`", excerpt_end(before))
+            }
+            _ => message,
+        },
+    }
+}
+
+/// At most the last 30 characters of `text`, for saying where in it.
+fn excerpt_end(text: &str) -> Cow<'_, str> {
+    const MAX: usize = 30;
+    let count = text.chars().count();
+    match text.char_indices().nth(count.saturating_sub(MAX)) {
+        Some((start, _)) if start > 0 => Cow::Owned(format!("…{}", &text[start..])),
+        _ => Cow::Borrowed(text),
     }
 }
 

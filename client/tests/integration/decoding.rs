@@ -35,6 +35,9 @@ fn deep_namespace_frame(id: u64) -> Vec<u8> {
         memory_bytes: 0,
         fuel_used: 0,
         registered_as: vec![],
+        output: Default::default(),
+        cache_hit: false,
+        compile_ns: 0,
     };
     let reply: Result<Response, RemoteError> = Ok(Response::Namespace(vec![info]));
     let mut frame = BytesMut::new();

@@ -3,12 +3,15 @@
 //! client. One binary links once and compiles the generic code the tests
 //! share once, instead of once per file.
 
+mod cancel;
 mod common;
 mod component_limits;
 mod components;
 mod decoding;
+mod guest_output;
 mod host_calls;
 mod limits;
+mod messages;
 mod requests;
 mod security;
 mod sorts;

@@ -186,6 +186,44 @@ async fn a_tenants_ceilings_clamp_its_requests_and_info_shows_them() {
 }
 
 #[tokio::test]
+async fn a_tenants_memory_and_instance_ceilings_hold() {
+    let extra = "memory_bytes = 2097152\ninstances = 2";
+    let (server, ca, _dir) = tls_server(extra, |_| {}).await;
+    let open = async |token| {
+        Connection::open(&tls_address(&server), with_token(&ca, Some(token)))
+            .await
+            .unwrap()
+    };
+    let mut alice = open("alice-token").await;
+    let limits = alice.info().await.unwrap().limits;
+    assert_eq!(limits.memory_bytes, Some(2 << 20));
+    assert_eq!(limits.instances_per_connection, 2);
+    // 64 pages (4 MiB) is over alice's 2 MiB; the server's own cap allows it.
+    let big = "(module (memory 64))";
+    let e = alice.execute("big", big).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    assert!(e.to_string().contains("memory_bytes ceiling"), "{e}");
+    // Growing past the ceiling fails inside the guest (-1), not the server.
+    let grow = r#"(module (memory 1)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    alice.execute("g", grow).await.unwrap();
+    let grown = alice.eval("g", "grow", &[Value::I32(8)]).await.unwrap();
+    assert_eq!(grown, vec![Value::I32(1)], "9 pages fit in 2 MiB");
+    let refused = alice.eval("g", "grow", &[Value::I32(32)]).await.unwrap();
+    assert_eq!(refused, vec![Value::I32(-1)], "41 pages do not");
+    alice.execute("h", TOOLS).await.unwrap();
+    let e = alice.execute("third", TOOLS).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    assert!(e.to_string().contains("2 instances"), "{e}");
+    // Another tenant, without those ceilings, is not held to them.
+    let mut root = open("root-token").await;
+    root.execute("big", big).await.unwrap();
+    for name in ["a", "b", "c"] {
+        root.execute(name, TOOLS).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn plaintext_and_tls_mismatches_fail_fast_and_say_so() {
     let (tls, _ca, _dir) = tls_server("", |_| {}).await;
     let started = Instant::now();

@@ -24,6 +24,7 @@ async fn hello(addr: &str, mode: Mode) -> (Framed<TcpStream, MessageCodec>, Welc
         client: "binary test".into(),
         mode,
         token: None,
+        host_stdio: false,
     };
     framed.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =

@@ -66,6 +66,7 @@ impl Server {
             client: "decoding test".into(),
             mode: Mode::Sandboxed,
             token: None,
+            host_stdio: false,
         };
         session.send((1, &hello)).await.unwrap();
         let welcome: Result<Welcome, RemoteError> =

@@ -25,6 +25,7 @@ async fn connect(server: &EmbeddedServer) -> Session {
         client: "embedded test".into(),
         mode: Mode::Sandboxed,
         token: None,
+        host_stdio: false,
     };
     session.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =

@@ -86,6 +86,7 @@ impl Peer {
             client: "resources test".into(),
             mode: Mode::Sandboxed,
             token: None,
+            host_stdio: false,
         };
         framed.send((1, &hello)).await.unwrap();
         let welcome: Result<Welcome, RemoteError> =

@@ -41,6 +41,7 @@ async fn hello(addr: &str, token: Option<&str>) -> Result<Welcome, RemoteError> 
         client: "tenants test".into(),
         mode: Mode::Sandboxed,
         token: token.map(str::to_string),
+        host_stdio: false,
     };
     framed.send((1, &hello)).await.unwrap();
     framed.next().await.unwrap().unwrap().decode().unwrap()
