@@ -66,9 +66,11 @@ lint:
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
 
 ## The Rust standard library for wasm32-unknown-unknown, which the test guests
-## build against; silent when it is already installed.
+## build against, and for wasm32-wasip1, which `sandcall build` guests use (its
+## test builds one); silent when they are already installed.
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 
 ## The test guests, built from source into components (guests/build.rs).
 guest: wasm-target

@@ -4,9 +4,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sandcall::{ConnectOptions, Connection, Mode};
 use sandcall_cli::corpus::{Attack, Settings};
-use sandcall_cli::script::{CommandError, Shell, format_info};
+use sandcall_cli::outcome::{CommandError, Outcome};
+use sandcall_cli::report::{Printer, run_script};
+use sandcall_cli::script::{CallOptions, Session, format_info};
 use sandcall_server::{EmbeddedServer, ServerConfig};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,38 +19,55 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Logs go to stderr; set their level with SANDCALL_LOG (default: warn)."
+    after_help = "Global options may also follow the subcommand (`sandcall info --json`). \
+                  Logs go to stderr; set their level with SANDCALL_LOG (default: warn)."
 )]
 struct Cli {
     /// Server to talk to: `HOST:PORT` (plaintext) or `sandcalls://HOST:PORT`
     /// (TLS). A server with tenants needs a token: from the environment
     /// variable SANDCALL_TOKEN or --token-file (never on the command line,
-    /// where other users see it).
-    #[arg(long, default_value = "127.0.0.1:18812", conflicts_with = "embedded")]
+    /// where other users see it). Ignored with --embedded.
+    #[arg(
+        long,
+        global = true,
+        env = "SANDCALL_SERVER",
+        default_value = "127.0.0.1:18812"
+    )]
     server: String,
     /// TLS: trust the CA in this PEM file (default: the public web roots).
-    #[arg(long, value_name = "FILE")]
-    ca: Option<std::path::PathBuf>,
+    #[arg(long, global = true, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Mutual TLS: this client certificate (PEM).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    cert: Option<std::path::PathBuf>,
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
     /// Mutual TLS: the key of --cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    key: Option<std::path::PathBuf>,
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
     /// Read the tenant's token from this file (default: $SANDCALL_TOKEN).
-    #[arg(long, value_name = "FILE")]
-    token_file: Option<std::path::PathBuf>,
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Start a server inside this process (on 127.0.0.1, a free port, default
     /// limits) instead of connecting to one. It offers unrestricted mode
     /// only to `--mode unrestricted` and to `compare`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     embedded: bool,
     /// The mode to ask for: `sandboxed` (fuel, memory and deadline limits,
     /// WASI with nothing granted) or `unrestricted` (no limits, WASI with
-    /// the server's environment, stdio and a directory; only when the server
-    /// was started with --allow-unrestricted).
-    #[arg(long, value_enum, default_value_t = ModeArg::Sandboxed)]
+    /// the server's environment and a directory; only when the server was
+    /// started with --allow-unrestricted). Guest output comes back with
+    /// each answer in both modes (see --host-stdio).
+    #[arg(long, global = true, value_enum, default_value_t = ModeArg::Sandboxed)]
     mode: ModeArg,
+    /// Print one JSON object per command (`info`, `call`, each line of `run`
+    /// and `shell`) instead of text: results (WAVE text), fuel used, guest
+    /// time, guest output, or the error's kind and message.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Unrestricted mode only: guests write to the server's own stdout and
+    /// stderr, as a program run there would, instead of returning their
+    /// output with each answer.
+    #[arg(long, global = true)]
+    host_stdio: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,39 +95,69 @@ enum Command {
     ///
     /// `#` starts a comment. Stops at the first error (exit 1) unless
     /// --keep-going. Commands: execute NAME PATH [--replace];
-    /// eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE];
+    /// eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE] [-- ARGS...];
     /// ns; drop NAME; reset NAME; get NAME GLOBAL; set NAME GLOBAL VALUE;
-    /// read NAME OFFSET LEN; write NAME OFFSET HEXBYTES; register NAME AS; info.
-    /// `--input FILE` reads more argument words from FILE (WAVE values may
-    /// span lines there). `reset` instantiates an instance afresh, e.g. after
-    /// a component trapped. Module and input paths are relative to the
-    /// script's folder.
+    /// read NAME OFFSET LEN; write NAME OFFSET HEXBYTES; register NAME AS;
+    /// info; help [COMMAND]. `--input FILE` reads more argument words from
+    /// FILE (`-`: standard input; WAVE values may span lines there).
+    /// `reset` instantiates an instance afresh, e.g. after a component
+    /// trapped. Module and input paths are relative to the script's folder.
     Run {
+        /// The script; `-` reads it from standard input.
         script: PathBuf,
         /// Report errors and go on with the next line.
         #[arg(long)]
         keep_going: bool,
+        /// Echo each command (as `sandcall> LINE`) before its output.
+        #[arg(short, long)]
+        verbose: bool,
     },
-    /// Type the same commands as `run` interactively (one session).
+    /// Type the same commands as `run` interactively (one session): line
+    /// editing, history, Tab completion, `help`. Ctrl-C cancels a running
+    /// call; Ctrl-C at the prompt, Ctrl-D or `quit` leaves.
     Shell,
     /// Upload FILE (wasm, WAT or a component), call EXPORT once with ARGS,
     /// print the results.
+    ///
+    /// Options end at `--`: `call FILE EXPORT -- ARGS...` passes anything,
+    /// even words that start with `-`. Quote a value with spaces for your
+    /// shell: '[5, 3, 9, 1]'.
     Call {
         file: PathBuf,
         export: String,
         /// Arguments, typed by the export's signature (WAVE syntax).
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
-        /// Read more arguments from this file, after those given here
-        /// (whitespace-separated; a WAVE value may span lines).
+        /// Read more arguments from this file (`-`: standard input), after
+        /// those given here (whitespace-separated; a WAVE value may span
+        /// lines). A list of numbers there is streamed into the request.
         #[arg(long, value_name = "FILE")]
-        input: Option<PathBuf>,
+        input: Option<String>,
         /// Fuel for the call (default: the server's).
         #[arg(long)]
         fuel: Option<u64>,
         /// Deadline for the call in ms (default: the server's).
         #[arg(long)]
         deadline_ms: Option<u64>,
+    },
+    /// Write a new guest crate: a Rust component with a WIT world, ready
+    /// for `sandcall build`.
+    New {
+        #[command(subcommand)]
+        what: NewCommand,
+    },
+    /// Build the guest crate in DIR (default: `.`) into a component:
+    /// `cargo build --release` for wasm32-wasip1 (added with rustup when
+    /// missing), then the core module wrapped into a component with
+    /// wit-component and the WASI preview-1 adapter. No other tool needed.
+    Build {
+        /// The guest crate's folder (with its Cargo.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component (default: DIR's target folder,
+        /// `target/NAME.wasm`).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Run the hostile-guest corpus and the sort guest in both modes and
     /// print two tables: each attack's outcome sandboxed and unrestricted
@@ -139,6 +187,17 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum NewCommand {
+    /// A Rust guest: `Cargo.toml` (cdylib, wit-bindgen pinned), `wit/`,
+    /// `src/lib.rs` with a few exports (one panics on demand, to show that
+    /// panic messages reach the client) and a README with the steps.
+    Guest {
+        /// The folder to create; its last part names the crate.
+        path: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -148,6 +207,16 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // Commands that need no server.
+    match &cli.command {
+        Command::New {
+            what: NewCommand::Guest { path },
+        } => return report_plain(sandcall_cli::scaffold::new_guest(path)),
+        Command::Build { dir, output } => {
+            return report_plain(sandcall_cli::guest_build::build(dir, output.as_deref()));
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -160,6 +229,20 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `new` and `build`: what they did on stdout, or the error.
+fn report_plain(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -220,27 +303,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ca: cli.ca.clone(),
         cert: cli.cert.clone(),
         key: cli.key.clone(),
+        host_stdio: cli.host_stdio,
         ..ConnectOptions::default()
     };
+    let printer = Printer { json: cli.json };
     let conn = match Connection::open(addr.as_str(), options).await {
         Ok(conn) => conn,
         Err(e) => {
-            eprintln!("error: {}", CommandError::from(e));
+            let error = CommandError::from(e);
+            printer.report(None, "connect", &Err(error), false);
             return Ok(ExitCode::FAILURE);
         }
     };
-    let code = match cli.command {
+    let ok = match cli.command {
         Command::Info => {
-            println!("{}", format_info(conn.server_info()));
-            ExitCode::SUCCESS
+            if cli.json {
+                println!("{}", sandcall_cli::json::info(conn.server_info()));
+            } else {
+                println!("{}", format_info(conn.server_info()));
+            }
+            true
         }
-        Command::Run { script, keep_going } => {
-            let text = std::fs::read_to_string(&script)
-                .with_context(|| format!("while reading {}", script.display()))?;
-            let base = script.parent().unwrap_or(Path::new(".")).to_path_buf();
-            run_script(Shell::new(conn, base), &script, &text, keep_going).await
+        Command::Run {
+            script,
+            keep_going,
+            verbose,
+        } => {
+            let (name, text, base) = if script == Path::new("-") {
+                let text = std::io::read_to_string(std::io::stdin())
+                    .context("while reading the script from standard input")?;
+                ("<stdin>".to_string(), text, PathBuf::from("."))
+            } else {
+                let text = std::fs::read_to_string(&script)
+                    .with_context(|| format!("while reading {}", script.display()))?;
+                let base = script.parent().unwrap_or(Path::new(".")).to_path_buf();
+                (script.display().to_string(), text, base)
+            };
+            let mut session = Session::new(conn, base);
+            run_script(&mut session, printer, &name, &text, keep_going, verbose).await
         }
-        Command::Shell => shell(Shell::new(conn, ".")).await?,
+        Command::Shell => {
+            sandcall_cli::shell::run(Session::new(conn, "."), printer).await;
+            true
+        }
         Command::Call {
             file,
             export,
@@ -249,50 +354,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fuel,
             deadline_ms,
         } => {
-            let mut shell = Shell::new(conn, ".");
+            let mut session = Session::new(conn, ".");
             let name = file
                 .file_stem()
                 .map_or("module".into(), |s| s.to_string_lossy().into_owned());
-            // A literal `--` (end of options) is not an argument.
-            let mut words: Vec<String> = args;
-            if let Some(i) = words.iter().position(|w| w == "--") {
-                words.remove(i);
-            }
-            if let Some(fuel) = fuel {
-                words.extend(["--fuel".into(), fuel.to_string()]);
-            }
-            if let Some(ms) = deadline_ms {
-                words.extend(["--deadline-ms".into(), ms.to_string()]);
-            }
-            if let Some(path) = input {
-                words.extend(["--input".into(), path.to_string_lossy().into_owned()]);
-            }
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let outcome = match shell.execute_file(&name, &file, false).await {
-                Ok(_) => shell.eval(&name, &export, &words).await,
+            let texts: Vec<&str> = args.iter().map(String::as_str).collect();
+            let options = CallOptions {
+                fuel,
+                deadline_ms,
+                input,
+            };
+            let line = format!("call {} {export}", file.display());
+            let result = match session.execute_file(&name, &file, false).await {
+                Ok(executed) if cli.json => {
+                    // One object: the upload's note goes with the call's.
+                    let mut result = session.eval(&name, &export, &texts, &options).await;
+                    if let Ok(out) = &mut result {
+                        out.note = executed.note;
+                    }
+                    result
+                }
+                Ok(executed) => {
+                    // The upload's note and its start function's output first.
+                    let upload = Outcome {
+                        summary: None,
+                        ..executed
+                    };
+                    printer.report(None, &line, &Ok(upload), false);
+                    session.eval(&name, &export, &texts, &options).await
+                }
                 Err(e) => Err(e),
             };
-            match outcome {
-                Ok(out) => {
-                    print_output(&out);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            printer.report(None, &line, &result, false);
+            result.is_ok()
         }
+        Command::New { .. } | Command::Build { .. } => unreachable!("handled in main"),
         Command::Compare { .. } => unreachable!("handled above"),
         Command::Wast { files } => {
             drop(conn);
             let total =
                 sandcall_cli::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
-            if total.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            total.failed == 0
         }
     };
     if let Some(server) = embedded {
@@ -301,7 +403,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .context("while stopping the embedded server")?;
     }
-    Ok(code)
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `sandcall compare`: both tables, and exit 1 when an outcome is not the
@@ -361,54 +467,5 @@ impl PlantedDir {
 impl Drop for PlantedDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-async fn run_script(mut shell: Shell, path: &Path, text: &str, keep_going: bool) -> ExitCode {
-    let mut failed = false;
-    for (n, line) in text.lines().enumerate() {
-        match shell.run_line(line).await {
-            Ok(out) => print_output(&out),
-            Err(e) => {
-                eprintln!("{}:{}: error: {e}", path.display(), n + 1);
-                failed = true;
-                if !keep_going {
-                    break;
-                }
-            }
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-async fn shell(mut shell: Shell) -> anyhow::Result<ExitCode> {
-    let interactive = std::io::stdin().is_terminal();
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    loop {
-        if interactive {
-            print!("sandcall> ");
-            std::io::stdout().flush()?;
-        }
-        let Some(line) = lines.next() else { break };
-        let line = line.context("while reading standard input")?;
-        if matches!(line.trim(), "quit" | "exit") {
-            break;
-        }
-        match shell.run_line(&line).await {
-            Ok(out) => print_output(&out),
-            Err(e) => eprintln!("error: {e}"),
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_output(out: &str) {
-    if !out.is_empty() {
-        println!("{out}");
     }
 }

@@ -1,12 +1,13 @@
-//! The commands of `sandcall run` and `sandcall shell`, one per line:
+//! The commands of `sandcall run` and `sandcall shell`, one per line, run
+//! on one [`Session`] (their table, for `help`, is [`crate::commands`]):
 //!
 //! ```text
-//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE]
+//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE] [-- ARGS...]
 //! ns                                 drop NAME
 //! reset NAME                         info
 //! get NAME GLOBAL                    set NAME GLOBAL VALUE
 //! read NAME OFFSET LEN               write NAME OFFSET HEXBYTES
-//! register NAME AS
+//! register NAME AS                   help [COMMAND]
 //! ```
 //!
 //! Arguments are typed by the export's signature: core values as in
@@ -14,59 +15,30 @@
 //! signature ([`sandcall::wave`]), e.g. `eval sorter quick-sort [5, 3, 9, 1]`.
 //! A function inside an exported interface (`pkg:name/iface#f`) may be called
 //! by its short name `f` when no other export ends in `#f`. `--input FILE`
-//! reads more argument words from a file (path relative to the base folder),
-//! split like a command line but across lines, so a large list needs no
-//! giant line. Signatures are learned from the server once per instance and
-//! kept until that name is executed, reset, dropped or listed again.
+//! reads more argument words from a file (path relative to the base folder,
+//! `-` for standard input), split like a command line but across lines; a
+//! file holding the last argument, a list of numbers, is streamed straight
+//! into the request ([`crate::input`]). Signatures are learned from the
+//! server once per instance and kept until that name is executed, reset,
+//! dropped or listed again.
 
+use crate::call_args::{arity, number, with_input};
+use crate::commands;
+use crate::outcome::{CallReport, CommandError, Outcome, usage};
 use crate::words::split_words;
-use sandcall::ClientError;
 use sandcall::Connection;
-use sandcall::text::{format_results, format_value, parse_value};
+use sandcall::text::{format_value, parse_value};
 use sandcall::wave;
-use sandcall_protocol::{Eval, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
+use sandcall_protocol::{Eval, ExportKind, InstanceInfo, Value, WitType};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// A failed command, printed as `error: KIND: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandError {
-    /// The server's error kind, or `usage`, `io`, `connection`.
-    pub kind: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for CommandError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
-
-impl From<ClientError> for CommandError {
-    fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::Remote(r) => CommandError {
-                kind: r.kind.to_string(),
-                message: r.message,
-            },
-            other => CommandError {
-                kind: "connection".into(),
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-fn usage(message: impl Into<String>) -> CommandError {
-    CommandError {
-        kind: "usage".into(),
-        message: message.into(),
-    }
-}
+pub use crate::call_args::{CallOptions, eval_words};
+pub use crate::outcome::{format_info, format_instance, summary};
 
 /// Runs command lines on one connection.
-pub struct Shell {
+pub struct Session {
     conn: Connection,
     /// Where relative module paths are resolved.
     base: PathBuf,
@@ -74,59 +46,75 @@ pub struct Shell {
     exports: HashMap<String, InstanceInfo>,
 }
 
-impl Shell {
-    /// A shell on `conn`, resolving relative paths against `base`.
+impl Session {
+    /// A session on `conn`, resolving relative paths against `base`.
     pub fn new(conn: Connection, base: impl Into<PathBuf>) -> Self {
-        Shell {
+        Session {
             conn,
             base: base.into(),
             exports: HashMap::new(),
         }
     }
 
-    /// The connection, for anything the commands do not cover. The shell
+    /// The connection, for anything the commands do not cover. The session
     /// does not see instances executed, reset or dropped through it until
     /// the next `ns`.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
     }
 
-    /// Run one line; returns what to print. Blank lines and `#` comments do nothing.
+    /// The instances this session knows of, with their export names (for
+    /// the shell's completion).
+    pub fn known(&self) -> Vec<(String, Vec<String>)> {
+        self.exports
+            .values()
+            .map(|i| {
+                let names = i.exports.iter().map(|e| e.name.clone()).collect();
+                (i.name.clone(), names)
+            })
+            .collect()
+    }
+
+    /// Run one line. Blank lines and `#` comments do nothing.
     ///
     /// # Errors
     /// A usage error or what the server refused.
-    pub async fn run_line(&mut self, line: &str) -> Result<String, CommandError> {
+    pub async fn run_line(&mut self, line: &str) -> Result<Outcome, CommandError> {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
-            return Ok(String::new());
+            return Ok(Outcome::default());
         }
         let words = split_words(line).map_err(usage)?;
         let (command, args) = words.split_first().ok_or_else(|| usage("empty command"))?;
+        let text = |s: String| Ok(Outcome::text(s));
         match (*command, args) {
-            ("info", []) => Ok(format_info(&self.conn.info().await?)),
+            ("help", []) => text(commands::help(None).map_err(usage)?),
+            ("help", [topic]) => text(commands::help(Some(topic)).map_err(usage)?),
+            ("info", []) => text(format_info(&self.conn.info().await?)),
             ("execute", [name, path, flags @ ..]) => self.execute(name, path, flags).await,
-            ("eval", [name, export, rest @ ..]) => self.eval(name, export, rest).await,
+            ("eval", [name, export, rest @ ..]) => {
+                let (texts, options) = eval_words(rest)?;
+                self.eval(name, export, &texts, &options).await
+            }
             ("ns", []) => {
                 let list = self.conn.namespace().await?;
                 self.exports = list.iter().map(|i| (i.name.clone(), i.clone())).collect();
-                Ok(list
-                    .iter()
-                    .map(format_instance)
-                    .collect::<Vec<_>>()
-                    .join("\n"))
+                let lines: Vec<String> = list.iter().map(format_instance).collect();
+                text(lines.join("\n"))
             }
             ("drop", [name]) => {
                 self.conn.drop_instance(name).await?;
                 self.exports.remove(*name);
-                Ok(String::new())
+                Ok(Outcome::default())
             }
             ("reset", [name]) => {
                 let info = self.conn.reset(name).await?;
-                let out = format_instance(&info);
-                self.exports.insert(name.to_string(), info);
-                Ok(out)
+                self.exports.insert(name.to_string(), info.clone());
+                Ok(Outcome::instance(format_instance(&info), info))
             }
-            ("get", [name, global]) => Ok(format_value(&self.conn.get_global(name, global).await?)),
+            ("get", [name, global]) => {
+                text(format_value(&self.conn.get_global(name, global).await?))
+            }
             ("set", [name, global, value]) => {
                 let ty = match self.export(name, global).await?.1 {
                     ExportKind::Global { ty, .. } => ty,
@@ -134,14 +122,14 @@ impl Shell {
                 };
                 let value = parse_value(&ty, value).map_err(usage)?;
                 self.conn.set_global(name, global, value).await?;
-                Ok(String::new())
+                Ok(Outcome::default())
             }
             ("read", [name, offset, len]) => {
                 let bytes = self
                     .conn
                     .read_memory(name, None, number(offset)?, number(len)?)
                     .await?;
-                Ok(bytes.iter().fold(String::new(), |mut s, b| {
+                text(bytes.iter().fold(String::new(), |mut s, b| {
                     let _ = write!(s, "{b:02x}");
                     s
                 }))
@@ -151,19 +139,16 @@ impl Shell {
                 self.conn
                     .write_memory(name, None, number(offset)?, bytes)
                     .await?;
-                Ok(String::new())
+                Ok(Outcome::default())
             }
             ("register", [name, as_name]) => {
                 self.conn.register(name, as_name).await?;
-                Ok(String::new())
+                Ok(Outcome::default())
             }
-            (cmd, _) => Err(usage(format!(
-                "cannot read `{cmd}` with {} argument(s); commands: execute NAME PATH, \
-                 eval NAME EXPORT [ARGS...] [--input FILE], ns, drop NAME, reset NAME, \
-                 get NAME GLOBAL, set NAME GLOBAL VALUE, read NAME OFFSET LEN, \
-                 write NAME OFFSET HEX, register NAME AS, info",
-                args.len()
-            ))),
+            (cmd, _) => Err(usage(match commands::find(cmd) {
+                Some(c) => format!("usage: {} (`help {}` for more)", c.usage, c.name),
+                None => commands::unknown_command(cmd),
+            })),
         }
     }
 
@@ -172,37 +157,49 @@ impl Shell {
         name: &str,
         path: &str,
         flags: &[&str],
-    ) -> Result<String, CommandError> {
+    ) -> Result<Outcome, CommandError> {
         let replace = match flags {
             [] => false,
             ["--replace"] => true,
-            _ => return Err(usage(format!("unknown flags {flags:?} (only --replace)"))),
+            [flag, ..] => {
+                let hint = commands::did_you_mean(flag, ["--replace"])
+                    .map_or(String::new(), |f| format!(" (did you mean `{f}`?)"));
+                return Err(usage(format!(
+                    "unknown option `{flag}`{hint}; usage: execute NAME PATH [--replace]"
+                )));
+            }
         };
         self.execute_file(name, &self.resolve(path), replace).await
     }
 
-    /// Upload the module at `path` as `name` (the `execute` command).
+    /// Upload the module at `path` as `name` (the `execute` command). WAT
+    /// text is compiled here first, so that its errors name the file.
     ///
     /// # Errors
-    /// The file cannot be read, or the server refuses the module.
+    /// The file cannot be read or parsed, or the server refuses the module.
     pub async fn execute_file(
         &mut self,
         name: &str,
         path: &Path,
         replace: bool,
-    ) -> Result<String, CommandError> {
-        let bytes = std::fs::read(path).map_err(|e| CommandError {
-            kind: "io".into(),
-            message: format!("cannot read {}: {e}", path.display()),
-        })?;
-        let info = self.conn.execute_with(name, bytes, replace).await?;
-        self.exports.insert(name.to_string(), info);
-        Ok(String::new())
+    ) -> Result<Outcome, CommandError> {
+        let module = crate::module::load(path)?;
+        let info = self
+            .conn
+            .execute_with(name, module.bytes, replace)
+            .await
+            .map_err(|e| CommandError::from(e).with_replace_hint(name))?;
+        self.exports.insert(name.to_string(), info.clone());
+        Ok(Outcome {
+            summary: Some(summary(&info)),
+            output: Some(info.output.clone()),
+            instance: Some(info),
+            note: module.note,
+            ..Outcome::default()
+        })
     }
 
-    /// Call `export` with arguments and flags as words (the `eval` command):
-    /// `ARGS... [--fuel N] [--deadline-ms N] [--input FILE]`, the words of
-    /// FILE following the others.
+    /// Call `export` with `texts` as its arguments (the `eval` command).
     ///
     /// # Errors
     /// Bad arguments, what the server refused, or a result that does not fit
@@ -211,61 +208,102 @@ impl Shell {
         &mut self,
         name: &str,
         export: &str,
-        rest: &[&str],
-    ) -> Result<String, CommandError> {
-        let mut fuel = None;
-        let mut deadline_ms = None;
-        let mut input = None;
-        let mut texts = Vec::new();
-        let mut words = rest.iter().copied();
-        while let Some(word) = words.next() {
-            let mut value = |what: &str| words.next().ok_or_else(|| usage(what.to_string()));
-            match word {
-                "--fuel" => fuel = Some(number(value("--fuel N")?)?),
-                "--deadline-ms" => deadline_ms = Some(number(value("--deadline-ms N")?)?),
-                "--input" if input.is_none() => input = Some(value("--input FILE")?),
-                "--input" => return Err(usage("--input FILE may be given once")),
-                text => texts.push(text),
-            }
-        }
-        let contents = input.map(|path| self.read_input(path)).transpose()?;
-        if let (Some(path), Some(contents)) = (input, &contents) {
-            texts.extend(split_words(contents).map_err(|e| usage(format!("{path}: {e}")))?);
-        }
+        texts: &[&str],
+        options: &CallOptions,
+    ) -> Result<Outcome, CommandError> {
         let (export, kind) = self.export(name, export).await?;
         let args = match &kind {
             ExportKind::CoreFunc(ty) => {
-                arity(&export, ty.params.len(), ty, texts.len())?;
+                let contents = self.read_input(options)?;
+                let texts = with_input(texts, options, contents.as_deref())?;
+                arity(&export, ty.params.len(), ty, &texts)?;
                 ty.params
                     .iter()
                     .zip(&texts)
                     .map(|(t, text)| parse_value(t, text))
                     .collect::<Result<Vec<_>, _>>()
+                    .map_err(usage)?
             }
             ExportKind::ComponentFunc(func) => {
-                arity(&export, func.params.len(), func, texts.len())?;
-                wave::parse_args(func, &texts)
+                let last = func.params.last().map(|(_, ty)| ty);
+                let streamed = match (last, &options.input) {
+                    (Some(WitType::List(elem)), Some(input))
+                        if texts.len() + 1 == func.params.len() =>
+                    {
+                        elem.num_type().map(|num| (num, input))
+                    }
+                    _ => None,
+                };
+                let mut values = Vec::with_capacity(func.params.len());
+                let contents;
+                let texts = match streamed {
+                    Some(_) => texts.to_vec(),
+                    None => {
+                        contents = self.read_input(options)?;
+                        with_input(texts, options, contents.as_deref())?
+                    }
+                };
+                if streamed.is_none() {
+                    arity(&export, func.params.len(), func, &texts)?;
+                }
+                for ((param, ty), text) in func.params.iter().zip(&texts) {
+                    let value = wave::parse(ty, text).map_err(|e| match func.params.len() {
+                        1 => usage(e),
+                        _ => usage(format!("argument `{param}`: {e}")),
+                    })?;
+                    values.push(value);
+                }
+                if let Some((num, input)) = streamed {
+                    let packed = self.stream_input(input, num)?;
+                    values.push(Value::Packed(packed));
+                }
+                values
             }
             _ => return Err(usage(format!("`{export}` is not a function of `{name}`"))),
-        }
-        .map_err(usage)?;
+        };
+        crate::outcome::check_frame(&self.conn, &args)?;
         let eval = Eval {
             name: name.to_string(),
             export: export.clone(),
             args,
-            fuel,
-            deadline_ms,
+            fuel: options.fuel,
+            deadline_ms: options.deadline_ms,
         };
-        let result = self.conn.eval_with(eval).await?;
-        match &kind {
+        let limits = self.conn.server_info().limits.clone();
+        let result = self
+            .conn
+            .eval_with(eval)
+            .await
+            .map_err(|e| CommandError::from(e).with_call_hints(&limits))?;
+        let results = match &kind {
             ExportKind::ComponentFunc(func) => {
-                wave::format_result(func, &result.results).map_err(|e| CommandError {
+                let fast = match (&func.result, result.results.as_slice()) {
+                    (Some(WitType::List(elem)), [Value::Packed(p)])
+                        if elem.num_type() == Some(p.elem) =>
+                    {
+                        crate::outcome::format_packed_ints(p)
+                    }
+                    _ => None,
+                };
+                let text = fast.map_or_else(|| wave::format_result(func, &result.results), Ok);
+                let text = text.map_err(|e| CommandError {
                     kind: "protocol".into(),
                     message: format!("the answer to `{export}`: {e}"),
-                })
+                    output: None,
+                })?;
+                if text.is_empty() { vec![] } else { vec![text] }
             }
-            _ => Ok(format_results(&result.results)),
-        }
+            _ => result.results.iter().map(format_value).collect(),
+        };
+        Ok(Outcome {
+            call: Some(CallReport {
+                results,
+                fuel_used: result.fuel_used,
+                guest_ns: result.guest_ns,
+            }),
+            output: Some(result.output),
+            ..Outcome::default()
+        })
     }
 
     /// The full name and kind of `name`'s export `export`, asking the server
@@ -280,10 +318,18 @@ impl Shell {
             let list = self.conn.namespace().await?;
             self.exports = list.into_iter().map(|i| (i.name.clone(), i)).collect();
         }
-        let info = self.exports.get(name).ok_or_else(|| CommandError {
-            kind: "not-found".into(),
-            message: format!("no instance named `{name}` in this namespace"),
-        })?;
+        let Some(info) = self.exports.get(name) else {
+            let names: Vec<&str> = self.exports.keys().map(String::as_str).collect();
+            let hint = match commands::did_you_mean(name, names.iter().copied()) {
+                Some(close) => format!(" (did you mean `{close}`?)"),
+                None if names.is_empty() => " (it is empty: `execute NAME PATH` first)".into(),
+                None => format!(" (it holds {})", quoted_list(&names)),
+            };
+            return Err(CommandError::new(
+                "not-found",
+                format!("no instance named `{name}` in this namespace{hint}"),
+            ));
+        };
         let short = |full: &str| full.rsplit_once('#').is_some_and(|(_, f)| f == export);
         let found: Vec<_> = match info.exports.iter().find(|e| e.name == export) {
             Some(exact) => vec![exact],
@@ -291,27 +337,62 @@ impl Shell {
         };
         match found.as_slice() {
             [one] => Ok((one.name.clone(), one.kind.clone())),
-            [] => Err(CommandError {
-                kind: "not-found".into(),
-                message: format!("instance `{name}` has no export named `{export}`"),
-            }),
+            [] => {
+                let names: Vec<&str> = info.exports.iter().map(|e| e.name.as_str()).collect();
+                let hint = match commands::did_you_mean(export, names.iter().copied()) {
+                    Some(close) => format!(" (did you mean `{close}`?)"),
+                    None => format!("; it exports {}", quoted_list(&names)),
+                };
+                Err(CommandError::new(
+                    "not-found",
+                    format!("instance `{name}` has no export named `{export}`{hint}"),
+                ))
+            }
             many => Err(usage(format!(
                 "`{export}` may be any of {}; give the full name",
-                many.iter()
-                    .map(|e| format!("`{}`", e.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                quoted_list(&many.iter().map(|e| e.name.as_str()).collect::<Vec<_>>())
             ))),
         }
     }
 
-    /// The text of an `--input` file.
-    fn read_input(&self, path: &str) -> Result<String, CommandError> {
+    /// The text of the `--input` file, if any (`-`: standard input).
+    fn read_input(&self, options: &CallOptions) -> Result<Option<String>, CommandError> {
+        let Some(path) = &options.input else {
+            return Ok(None);
+        };
+        if path == "-" {
+            return std::io::read_to_string(std::io::stdin())
+                .map(Some)
+                .map_err(|e| CommandError::new("io", format!("cannot read standard input: {e}")));
+        }
         let path = self.resolve(path);
-        std::fs::read_to_string(&path).map_err(|e| CommandError {
-            kind: "io".into(),
-            message: format!("cannot read {}: {e}", path.display()),
-        })
+        std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(|e| CommandError::new("io", format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// The `--input` file as one packed list of numbers, read as it streams.
+    fn stream_input(
+        &self,
+        input: &str,
+        num: sandcall_protocol::NumType,
+    ) -> Result<sandcall_protocol::Packed, CommandError> {
+        let (read, shown) = if input == "-" {
+            (
+                crate::input::read_packed(std::io::stdin().lock(), num),
+                "standard input".to_string(),
+            )
+        } else {
+            let path = self.resolve(input);
+            let file = std::fs::File::open(&path).map_err(|e| {
+                CommandError::new("io", format!("cannot read {}: {e}", path.display()))
+            })?;
+            (
+                crate::input::read_packed(file, num),
+                path.display().to_string(),
+            )
+        };
+        read.map_err(|e| usage(format!("{shown}: {e}")))
     }
 
     fn resolve(&self, path: &str) -> PathBuf {
@@ -324,24 +405,14 @@ impl Shell {
     }
 }
 
-/// A usage error unless a function with `params` parameters got as many texts.
-fn arity(
-    export: &str,
-    params: usize,
-    signature: &dyn std::fmt::Display,
-    got: usize,
-) -> Result<(), CommandError> {
-    if params == got {
-        return Ok(());
-    }
-    Err(usage(format!(
-        "`{export}` takes {params} argument(s), {signature}; got {got}"
-    )))
-}
-
-fn number(text: &str) -> Result<u64, CommandError> {
-    text.parse()
-        .map_err(|_| usage(format!("`{text}` is not a non-negative whole number")))
+fn quoted_list(names: &[&str]) -> String {
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    sorted
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, CommandError> {
@@ -354,72 +425,4 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, CommandError> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
         .collect::<Result<_, _>>()
         .map_err(|_| usage(format!("`{text}` is not hex bytes")))
-}
-
-/// `info` as lines of `key: value`.
-pub fn format_info(info: &ServerInfo) -> String {
-    let l = &info.limits;
-    let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
-    let ms = |v: Option<u64>| v.map_or("none".to_string(), |v| format!("{v} ms"));
-    format!(
-        "server: sandcall-server {}\nwasmtime: {}\nprotocol: {}\nmode: {}\n\
-         fuel per call: {} (max {})\ndeadline: {} (max {})\n\
-         memory per instance: {} bytes\nmemory per connection: {} bytes\n\
-         memory per server: {} bytes\nmemories per module: {}\ntables per module: {}\n\
-         table elements: {}\ninstances per connection: {}\n\
-         module size: {} bytes\nWAT size: {} bytes\noperators per function: {}\n\
-         operators per module: {}\nblocks per function: {}\nblocks per module: {}\nconcurrent compiles: {}\ncompile cache: {} bytes\n\
-         connections: {}\nframe size: {} bytes\nwasm stack: {} bytes\n\
-         features: {}",
-        info.server_version,
-        info.wasmtime_version,
-        info.protocol_version,
-        info.mode,
-        opt(l.default_fuel),
-        opt(l.max_fuel),
-        ms(l.default_deadline_ms),
-        ms(l.max_deadline_ms),
-        opt(l.memory_bytes),
-        opt(l.connection_memory_bytes),
-        opt(l.server_memory_bytes),
-        opt(l.memories_per_module),
-        opt(l.tables_per_module),
-        opt(l.table_elements),
-        l.instances_per_connection,
-        l.module_bytes,
-        l.wat_bytes,
-        opt(l.operators_per_function),
-        opt(l.operators_per_module),
-        opt(l.blocks_per_function),
-        opt(l.blocks_per_module),
-        l.concurrent_compiles,
-        l.cache_bytes,
-        l.connections,
-        l.frame_bytes,
-        l.wasm_stack_bytes,
-        info.features.join(", ")
-    )
-}
-
-/// One instance of `ns`: a heading line, then one line per export.
-pub fn format_instance(info: &InstanceInfo) -> String {
-    let kind = match info.kind {
-        InstanceKind::Core => "core module",
-        InstanceKind::Component => "component",
-    };
-    let mut out = format!(
-        "{} ({kind} {}…, memory {} bytes, fuel used {}",
-        info.name,
-        info.module_hash.chars().take(12).collect::<String>(),
-        info.memory_bytes,
-        info.fuel_used
-    );
-    if !info.registered_as.is_empty() {
-        let _ = write!(out, ", registered as {}", info.registered_as.join(", "));
-    }
-    out.push(')');
-    for export in &info.exports {
-        let _ = write!(out, "\n  {}: {}", export.name, export.kind);
-    }
-    out
 }

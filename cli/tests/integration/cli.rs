@@ -4,31 +4,31 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn sandcall(args: &[&str]) -> Output {
+pub fn sandcall(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sandcall"))
         .args(args)
         .output()
         .expect("sandcall runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A fresh folder for this test's files.
-fn scratch(test: &str) -> PathBuf {
+pub fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sandcall-cli-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
 }
 
-const ADD: &str = r#"(module
+pub const ADD: &str = r#"(module
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "swap") (param f64 i64) (result i64 f64) local.get 1 local.get 0)
   (func (export "spin") (loop br 0)))"#;
@@ -134,7 +134,18 @@ fn shell_reads_commands_from_standard_input() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), ["42", "2"]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    // The line after `execute`: kind, exports, compile time or cache hit.
+    assert!(
+        lines[0].starts_with("m: core module, exports add, swap, spin; "),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].contains("compiled in") || lines[0].contains("cache hit"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1..], ["42", "2"]);
     assert!(
         text(&out.stderr).contains("error: not-found: "),
         "{}",

@@ -4,8 +4,11 @@
 //! 127.0.0.1:0.
 
 mod cli;
+mod conventions;
 mod corpus;
 mod modes;
+mod scaffold;
+mod shell;
 mod wast;
 
 use sandcall::{ClientError, ConnectOptions, Connection, Mode};
