@@ -13,21 +13,22 @@ build:
 	$(CARGO) build $(PROFILE) --workspace --all-targets
 
 ## Every test: unit, integration (real server on 127.0.0.1:0), CLI and spec
-## scripts; ends with one line adding up every test binary's result. The
-## examples are not built here (each links wasmtime anew: CI time); `make
-## demo` runs them and `make lint` checks them.
+## scripts, `sandcall-bench --quick` (bench/tests/quick.rs) and the Python
+## client's pytest suite (`make python` first); ends with
+## one line adding up every test binary's result. The examples are not built
+## here (each links wasmtime anew: CI time); `make demo` runs them and `make
+## lint` checks them.
 test: wasm-target
 	@mkdir -p target
 	$(CARGO) test $(PROFILE) --workspace --lib --bins --tests 2>&1 | tee target/test.log
 	$(CARGO) test $(PROFILE) --workspace --doc 2>&1 | tee -a target/test.log
-	@# The benchmark harness once, small (no timing is asserted): it fails
-	@# only on a real error, such as a wrong sort or a server that won't start.
-	@# It runs target/release/sandcall-server, which the tests above built.
-	@mkdir -p target/bench-quick
-	@$(CARGO) run $(PROFILE) -p sandcall-bench -- --quick --out target/bench-quick > target/bench-quick/run.log 2>&1 \
-		&& echo "bench --quick: ok (target/bench-quick/results.md)" \
-		|| { cat target/bench-quick/run.log; echo "bench --quick: FAILED"; exit 1; }
-	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
+	@$(MAKE) --no-print-directory python
+	$(PYTHON_VENV)/bin/python -m pytest -q python/tests 2>&1 | tee -a target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6; next } \
+		/ in [0-9.]+s/ && /(passed|failed)/ { \
+			if (match($$0, /[0-9]+ passed/)) p += substr($$0, RSTART, RLENGTH) + 0; \
+			if (match($$0, /[0-9]+ failed/)) f += substr($$0, RSTART, RLENGTH) + 0 } \
+		END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
 
 ## The main job on an embedded server: the RPyC seminar walkthrough (as a
 ## program, then as a CLI script), then the sort guest on lists of 1,000 to

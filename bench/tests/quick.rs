@@ -1,0 +1,32 @@
+//! `sandcall-bench --quick`, end to end, as part of `make test`: every
+//! section runs small against real servers (the `sandcall-server` binary
+//! beside it, a raw TCP echo, TLS), and the run fails only on a real error
+//! such as a wrong sort or a server that will not start. No timing is
+//! asserted: the figures of a noisy machine are reported, not tested.
+//! Being a test, it is built with the rest of the workspace's tests.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn the_quick_bench_runs_every_section() {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-quick");
+    let run = Command::new(env!("CARGO_BIN_EXE_sandcall-bench"))
+        .arg("--quick")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("the bench starts");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "the bench failed:\n{stderr}");
+    let table = String::from_utf8_lossy(&run.stdout);
+    for section in ["1 calls", "3 sorts", "4 native", "5b memory", "7 TLS"] {
+        assert!(
+            table.contains(&format!("| {section}")),
+            "no row of section {section:?} in:\n{table}"
+        );
+    }
+    let results = std::fs::read_to_string(out.join("results.md")).expect("results.md written");
+    assert!(results.contains("## Targets"), "{results}");
+    assert!(out.join("sorts.svg").exists());
+}
