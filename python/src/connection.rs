@@ -194,6 +194,30 @@ impl NativeConnection {
         };
         Ok((values, container))
     }
+
+    /// The one path of `eval` and `call`: the arguments converted by the
+    /// export's signature, the call made with the GIL released; the answer
+    /// and the container kind its lists come back in.
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        name: String,
+        export: String,
+        args: &Bound<'_, PyTuple>,
+        fuel: Option<u64>,
+        deadline_ms: Option<u64>,
+    ) -> PyResult<(sandcall::EvalResult, Container)> {
+        let (args, container) = self.arguments(py, &name, &export, args)?;
+        let eval = Eval {
+            name,
+            export,
+            args,
+            fuel,
+            deadline_ms,
+        };
+        let answer = with_conn!(self, py, |c| c.eval_with(eval))?;
+        Ok((answer, container))
+    }
 }
 
 #[pymethods]
@@ -230,15 +254,7 @@ impl NativeConnection {
         fuel: Option<u64>,
         deadline_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (args, container) = self.arguments(py, &name, &export, args)?;
-        let eval = Eval {
-            name,
-            export,
-            args,
-            fuel,
-            deadline_ms,
-        };
-        let answer = with_conn!(self, py, |c| c.eval_with(eval))?;
+        let (answer, container) = self.evaluate(py, name, export, args, fuel, deadline_ms)?;
         from_value::results(py, &answer.results, container)
     }
 
@@ -254,15 +270,7 @@ impl NativeConnection {
         fuel: Option<u64>,
         deadline_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (args, container) = self.arguments(py, &name, &export, args)?;
-        let eval = Eval {
-            name,
-            export,
-            args,
-            fuel,
-            deadline_ms,
-        };
-        let answer = with_conn!(self, py, |c| c.eval_with(eval))?;
+        let (answer, container) = self.evaluate(py, name, export, args, fuel, deadline_ms)?;
         let dict = PyDict::new(py);
         dict.set_item(
             "result",
