@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// errors, and `Limits::output_bytes`; the hello's `host_stdio`; the
 /// `Cancel` request and its answer; error kind `Cancelled`; an instance
 /// answer says whether its compile was a cache hit and how long it took.
-/// 6: (this release; each change adds its line here) 
+/// 6: (this release; each wire change adds its words here)
 pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The client's first frame. It always starts with the protocol version, so
