@@ -5,7 +5,7 @@ PROFILE := --release
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: all build test demo latency bench rpyc-venv fmt lint wasm-target guest python
+.PHONY: all build test demo latency bench load rpyc-venv fmt lint wasm-target guest python haproxy cluster-demo fuzz
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 ## one line adding up every test binary's result. The examples are not built
 ## here (each links wasmtime anew: CI time); `make demo` runs them and `make
 ## lint` checks them.
-test: wasm-target
+test: wasm-target haproxy
 	@mkdir -p target
 	$(CARGO) test $(PROFILE) --workspace --lib --bins --tests 2>&1 | tee target/test.log
 	$(CARGO) test $(PROFILE) --workspace --doc 2>&1 | tee -a target/test.log
@@ -43,9 +43,41 @@ demo: guest
 ## Sandcall beside a raw TCP echo, native code and RPyC classic, in one run:
 ## prints one table, writes bench/results.md, bench/results.json and the plot
 ## bench/sorts.svg. `--quick` (run by `make test`) is the smoke-test variant.
+## Section 8 (the Python client) needs `make python`; without it the bench
+## skips that section and says why.
 bench: wasm-target rpyc-venv
+	@$(MAKE) --no-print-directory python \
+		|| echo "Python client: could not set up $(PYTHON_VENV) (make python); make bench will skip section 8"
 	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
 	$(CARGO) run $(PROFILE) -p sandcall-bench -- --rpyc-python $(RPYC_VENV)/bin/python
+
+## 1, 50 and 1,000 concurrent connections on one server (then 1,000 while
+## 10,000 idle ones are held open), each sorting random lists with the sort
+## guest, every answer checked: bench/load.md, bench/load.json.
+## `sandcall-load --quick` (run by `make test`) is the small variant.
+load: guest
+	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
+	$(CARGO) run $(PROFILE) -p sandcall-bench --bin sandcall-load
+
+## Fuzzing for longer (issue 15): the fuzz targets that `make test` runs
+## from a fixed seed (about 30 s in all), here with FUZZ_SCALE (20) times
+## as many cases and a fresh seed per target (printed; SANDCALL_FUZZ_RNG=SEED
+## replays one). Frames and requests (protocol/tests/fuzz), WAVE, WIT values
+## and uploads of mutated modules and components (client fuzz::), script
+## lines, words and arguments (cli fuzz::); seeds in fuzz/seeds/. On stable
+## Rust with proptest: no cargo-fuzz targets (they would need nightly and a
+## sanitizer build of the workspace, wasmtime included); the first line says
+## what this machine has. Ends with one line per target: cases and time.
+FUZZ_SCALE ?= 20
+fuzz: guest
+	@mkdir -p target
+	@nightly=$$(rustup toolchain list 2>/dev/null | grep -c '^nightly' || true); \
+		cargo_fuzz=$$(command -v cargo-fuzz >/dev/null && echo installed || echo "not installed"); \
+		echo "fuzz: proptest on stable Rust, $(FUZZ_SCALE)x the cases of make test (nightly toolchains: $$nightly; cargo-fuzz: $$cargo_fuzz; neither is used)"
+	SANDCALL_FUZZ_SCALE=$(FUZZ_SCALE) SANDCALL_FUZZ_RANDOM=1 $(CARGO) test $(PROFILE) -p sandcall-protocol --test fuzz -- --nocapture 2>&1 | tee target/fuzz.log
+	SANDCALL_FUZZ_SCALE=$(FUZZ_SCALE) SANDCALL_FUZZ_RANDOM=1 $(CARGO) test $(PROFILE) -p sandcall --test integration -- fuzz:: --nocapture 2>&1 | tee -a target/fuzz.log
+	SANDCALL_FUZZ_SCALE=$(FUZZ_SCALE) SANDCALL_FUZZ_RANDOM=1 $(CARGO) test $(PROFILE) -p sandcall-cli --test integration -- fuzz:: --nocapture 2>&1 | tee -a target/fuzz.log
+	@grep '^fuzz ' target/fuzz.log
 
 ## A virtualenv with RPyC 6.0.2 for `make bench` (once; it skips RPyC with a
 ## message if this could not be set up).
@@ -93,3 +125,17 @@ python:
 	$(PYTHON_VENV)/bin/maturin build --quiet --release --strip -m python/Cargo.toml -o target/python-wheels
 	@$(PYTHON_VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/python-wheels/sandcall-*.whl
 	@cd target && python-venv/bin/python -c 'import sandcall; print("sandcall", sandcall.__version__, "installed in $(PYTHON_VENV)")'
+
+## HAProxy from Debian's package, for the cluster tests and `make cluster-demo`
+## (issue 14); installed with apt-get only when missing (the machines run as
+## root; quick when present).
+haproxy:
+	@command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	@command -v haproxy >/dev/null && haproxy -v | head -1
+
+## 3 servers on loopback and HAProxy in front of them (deploy/haproxy.cfg):
+## sorts 16,000,000 ints in chunks spread over the cluster, kills one server
+## mid-run, and checks the result against a local sort.
+cluster-demo: guest haproxy
+	$(CARGO) build $(PROFILE) -p sandcall-server --bin sandcall-server
+	$(CARGO) run $(PROFILE) -p sandcall --example cluster_demo

@@ -70,6 +70,7 @@ fn trivial_eval() -> Request {
         args: vec![],
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     })
 }
 

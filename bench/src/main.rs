@@ -18,6 +18,8 @@
 //! - [`report`], [`rows`], [`plot`]: the table, its rows, the plot.
 //! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.
 //! - [`tls`]: section 7, TLS against plaintext (alone with `--tls`).
+//! - [`python`]: section 8, the Python client beside the Rust client and
+//!   RPyC (alone with `--python`).
 
 mod calls;
 mod echo;
@@ -27,6 +29,7 @@ mod native;
 mod plot;
 mod process;
 mod profile;
+mod python;
 mod report;
 mod results;
 mod rows;
@@ -79,6 +82,15 @@ struct Args {
     /// 1,000,000-int sort), as a table on stdout.
     #[arg(long)]
     tls: bool,
+    /// Only section 8: the Python client against the Rust client (trivial
+    /// eval, a 1,000,000-int sort), as a table on stdout; RPyC's figures
+    /// from the last full run's target/rpyc.json, if any.
+    #[arg(long, conflicts_with = "tls")]
+    python: bool,
+    /// The Python of the virtualenv `make python` sets up, with the
+    /// `sandcall` package installed [default: target/python-venv/bin/python].
+    #[arg(long, value_name = "PATH")]
+    python_venv: Option<PathBuf>,
     /// Internal: run the raw TCP echo server.
     #[arg(long, hide = true)]
     serve_echo: bool,
@@ -115,6 +127,17 @@ async fn main() -> anyhow::Result<()> {
             None => process::sibling_binary("sandcall-server")?,
         };
         return tls::run(&server, quick).await;
+    }
+    let python_bin = args
+        .python_venv
+        .clone()
+        .unwrap_or_else(python::default_python);
+    if args.python {
+        let server = match &args.server {
+            Some(path) => path.clone(),
+            None => process::sibling_binary("sandcall-server")?,
+        };
+        return python::run(&server, &python_bin, quick).await;
     }
     let mut meta = machine::meta(quick);
     let server = match &args.server {
@@ -153,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
         },
     };
 
-    eprintln!("== 3, 4: sorts, native / sandboxed / unrestricted side by side");
+    eprintln!("== 3, 4: sorts, native / sandboxed (CPU budget, fuel) / unrestricted side by side");
     let workloads = sorts::workloads(quick);
     let unrestricted = match &unrestricted_off {
         Some(why) => Err(why.clone()),
@@ -162,8 +185,10 @@ async fn main() -> anyhow::Result<()> {
             .map_err(brief),
     };
     let mut echo = echo::EchoClient::connect(&echo_server.addr).await?;
-    let measured = sorts::side_by_side(&workloads, &mut conn, unrestricted, &mut echo).await?;
-    drop((conn, echo));
+    let mut fuel = sorts::connect_metered(&addr, Mode::Sandboxed, sandcall::Metering::Fuel).await?;
+    let measured =
+        sorts::side_by_side(&workloads, &mut conn, &mut fuel, unrestricted, &mut echo).await?;
+    drop((conn, fuel, echo));
 
     eprintln!("== 5b: server memory");
     let instances = if quick { 100 } else { memory::INSTANCES };
@@ -171,6 +196,8 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("== 7: TLS against plaintext");
     let tls = tls::measure(&server, quick).await.map_err(brief);
+
+    let python = python::section(&addr, &python_bin, quick).await;
 
     // Section 1's p50s again, at the moment RPyC runs: the machine drifts.
     let (eval_now, echo_now) = calls::eval_and_echo_p50(&addr, &echo_server.addr, 2_000).await?;
@@ -197,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
                 native_ns: m.native_ns,
                 echo_ns: m.echo_ns,
                 sandboxed: Ok(m.sandboxed),
+                fuel: m.fuel,
                 unrestricted: m.unrestricted,
                 rpyc: rpyc_sorts
                     .iter()
@@ -217,9 +245,11 @@ async fn main() -> anyhow::Result<()> {
         memory,
         rpyc,
         tls,
+        python,
         targets: Vec::new(),
     };
     results.judge();
+    python::judge(&mut results);
 
     println!("{}", report::table(&results));
     for t in &results.targets {

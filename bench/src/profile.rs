@@ -1,7 +1,8 @@
 //! `--profile WHAT`: run one workload in a loop against a fresh server and
 //! record the server with `perf record -g`, for when a target is missed.
 //!
-//! WHAT is `sequential` or `pipelined` (trivial evals), or `ALG:N:MODE`
+//! WHAT is `sequential` or `pipelined` (trivial evals; `-fuel` appended:
+//! in a session metered by fuel), or `ALG:N:MODE`
 //! for a sort (e.g. `bubble-sort:5000:unrestricted`). The profile goes to
 //! `target/perf-WHAT.data`; read it with `perf report -i FILE`.
 
@@ -30,7 +31,14 @@ pub async fn run(server: &Path, what: &str, secs: u64, out: &Path) -> anyhow::Re
     tokio::time::sleep(Duration::from_millis(300)).await;
     let until = Instant::now() + Duration::from_secs(secs);
     let calls = match what {
-        "sequential" | "pipelined" => trivial(&proc.addr, what == "pipelined", until).await?,
+        "sequential" | "pipelined" | "sequential-fuel" | "pipelined-fuel" => {
+            let metering = if what.ends_with("-fuel") {
+                sandcall::Metering::Fuel
+            } else {
+                sandcall::Metering::Cpu
+            };
+            trivial(&proc.addr, what.starts_with("pipelined"), metering, until).await?
+        }
         sort => {
             let parts: Vec<&str> = sort.split(':').collect();
             let [alg, n, mode] = parts[..] else {
@@ -62,8 +70,13 @@ pub async fn run(server: &Path, what: &str, secs: u64, out: &Path) -> anyhow::Re
     Ok(())
 }
 
-async fn trivial(addr: &str, pipelined: bool, until: Instant) -> anyhow::Result<u64> {
-    let mut conn = connect(addr, Mode::Sandboxed).await?;
+async fn trivial(
+    addr: &str,
+    pipelined: bool,
+    metering: sandcall::Metering,
+    until: Instant,
+) -> anyhow::Result<u64> {
+    let mut conn = crate::sorts::connect_metered(addr, Mode::Sandboxed, metering).await?;
     conn.execute(
         "m",
         r#"(module (func (export "one") (result i32) i32.const 1))"#,
@@ -75,6 +88,7 @@ async fn trivial(addr: &str, pipelined: bool, until: Instant) -> anyhow::Result<
         args: vec![],
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     });
     let mut calls = 0;
     while Instant::now() < until {

@@ -19,6 +19,9 @@ pub fn table(r: &Results) -> String {
     for row in rows::all(r) {
         let _ = writeln!(out, "| {} |", row.cells().join(" | "));
     }
+    for row in crate::python::rows(r) {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
     out
 }
 

@@ -2,6 +2,7 @@
 
 use crate::calls::CallFigures;
 use crate::memory::MemoryFigures;
+use crate::python::PythonFigures;
 use crate::rpyc::{RpycFigures, RpycSort};
 use crate::sorts::{ExecuteTimes, RemoteSort, Workload};
 use crate::targets::Target;
@@ -33,7 +34,10 @@ pub struct SortRow {
     pub native_ns: u64,
     /// A raw TCP echo of the list's bytes (4 per element), each way.
     pub echo_ns: u64,
+    /// Sandboxed with CPU-time budgets (the default).
     pub sandboxed: Maybe<RemoteSort>,
+    /// Sandboxed with fuel metering.
+    pub fuel: Maybe<RemoteSort>,
     pub unrestricted: Maybe<RemoteSort>,
     /// RPyC's figures for this algorithm and N (for `sort-unstable`, which
     /// RPyC lacks, its quick sort: what an RPyC user runs).
@@ -58,6 +62,8 @@ pub struct Results {
     pub rpyc: Maybe<RpycFigures>,
     /// TLS against plaintext, on two servers of their own.
     pub tls: Maybe<TlsFigures>,
+    /// The Python client beside the Rust client, on the main server.
+    pub python: Maybe<PythonFigures>,
     pub targets: Vec<Target>,
 }
 

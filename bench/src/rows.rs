@@ -223,6 +223,7 @@ fn sort_rows(r: &Results, s: &SortRow, rows: &mut Vec<Row>) {
     let n = s.workload.n;
     for (mode, remote) in [
         ("sandboxed", &s.sandboxed),
+        ("sandboxed with fuel", &s.fuel),
         ("unrestricted", &s.unrestricted),
     ] {
         let measure = format!(

@@ -108,8 +108,9 @@ pub fn run(python: &Path, json: &Path, log: &Path, quick: bool) -> anyhow::Resul
         .with_context(|| format!("while reading {}", json.display()))
 }
 
-/// The figures out of the script's JSON.
-fn parse(r: &Json) -> anyhow::Result<RpycFigures> {
+/// The figures out of the script's JSON (also `--python`, reading an
+/// earlier run's).
+pub fn parse(r: &Json) -> anyhow::Result<RpycFigures> {
     let num = |v: &Json, path: &str| -> anyhow::Result<f64> {
         path.split('/')
             .try_fold(v, |v, key| v.get(key))

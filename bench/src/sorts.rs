@@ -12,7 +12,7 @@ use crate::native;
 use crate::results::{Maybe, brief};
 use crate::stats::{median, ns, random_ints};
 use anyhow::Context;
-use sandcall::{ConnectOptions, Connection, Mode, Value};
+use sandcall::{ConnectOptions, Connection, Metering, Mode, Value};
 use serde::Serialize;
 use std::time::Instant;
 use wasm_encoder::{CustomSection, Section};
@@ -76,8 +76,18 @@ pub struct WrongResult {
 
 /// Connect in `mode` with default options otherwise.
 pub async fn connect(addr: &str, mode: Mode) -> anyhow::Result<Connection> {
+    connect_metered(addr, mode, Metering::Cpu).await
+}
+
+/// Connect in `mode`, metered by `metering` (sandboxed mode).
+pub async fn connect_metered(
+    addr: &str,
+    mode: Mode,
+    metering: Metering,
+) -> anyhow::Result<Connection> {
     let options = ConnectOptions {
         mode,
+        metering,
         ..Default::default()
     };
     Connection::connect_with(addr, options)
@@ -92,14 +102,18 @@ pub struct Measured {
     pub native_ns: u64,
     /// A raw TCP echo of the list's bytes (a frame of 4 bytes per element).
     pub echo_ns: u64,
+    /// Sandboxed with CPU-time budgets (the default).
     pub sandboxed: RemoteSort,
+    /// Sandboxed with fuel.
+    pub fuel: Maybe<RemoteSort>,
     pub unrestricted: Maybe<RemoteSort>,
 }
 
-/// Run every workload: upload the sort guest through both connections,
+/// Run every workload: upload the sort guest through every connection,
 /// then for each workload one warm-up round and `reps` timed rounds, each
-/// round running native, the echo, sandboxed and unrestricted one after
-/// the other, so that all four see the same moment of a noisy machine.
+/// round running native, the echo, sandboxed with CPU budgets, sandboxed
+/// with fuel and unrestricted one after the other, so that all five see the
+/// same moment of a noisy machine.
 /// An unrestricted connection that is refused or fails gives n/a rows.
 ///
 /// # Errors
@@ -108,10 +122,12 @@ pub struct Measured {
 pub async fn side_by_side(
     workloads: &[Workload],
     sandboxed: &mut Connection,
+    fuel: &mut Connection,
     unrestricted: Maybe<Connection>,
     echo: &mut EchoClient,
 ) -> anyhow::Result<Vec<Measured>> {
     sandboxed.execute("sorter", sandcall_guests::sort()).await?;
+    fuel.execute("sorter", sandcall_guests::sort()).await?;
     let mut unrestricted = match unrestricted {
         Ok(mut conn) => match conn.execute("sorter", sandcall_guests::sort()).await {
             Ok(_) => Ok(conn),
@@ -125,11 +141,12 @@ pub async fn side_by_side(
         let mut expected = data.clone();
         expected.sort_unstable();
         let (mut native, mut echoes) = (Vec::new(), Vec::new());
-        let (mut boxed, mut free) = (Vec::new(), Ok(Vec::new()));
+        let (mut boxed, mut metered, mut free) = (Vec::new(), Vec::new(), Ok(Vec::new()));
         for rep in 0..=w.reps {
             let t = native::sort_once(w.alg, &data, &expected)?;
             let e = echo.round_trip(4 + 4 * w.n).await?;
             let b = call(sandboxed, Mode::Sandboxed, w, &data, &expected).await?;
+            let f = call(fuel, Mode::Sandboxed, w, &data, &expected).await?;
             let u = match (&mut unrestricted, &free) {
                 (Ok(conn), Ok(_)) => {
                     match call(conn, Mode::Unrestricted, w, &data, &expected).await {
@@ -147,6 +164,7 @@ pub async fn side_by_side(
                 native.push(t);
                 echoes.push(e);
                 boxed.push(b);
+                metered.push(f);
                 if let (Ok(free), Some(u)) = (&mut free, u) {
                     free.push(u);
                 }
@@ -160,6 +178,7 @@ pub async fn side_by_side(
             native_ns: ns(median(&mut native)),
             echo_ns: ns(median(&mut echoes)),
             sandboxed: median_call(boxed),
+            fuel: Ok(median_call(metered)),
             unrestricted: free,
         });
     }

@@ -2,7 +2,7 @@
 //! figure, the bound, and met or not (`None` when the run did not measure
 //! it, e.g. the 1,000,000-element rows under `--quick`).
 
-use crate::results::{Results, SortRow};
+use crate::results::{Maybe, Results, SortRow};
 use crate::stats::{bytes, ratio, thousands, time};
 use crate::tls::TlsFigures;
 use serde::Serialize;
@@ -84,6 +84,40 @@ impl Results {
             Some(c.clients_per_s >= 80e3),
         );
 
+        // The price of the sandbox: in-guest time against unrestricted,
+        // with CPU-time budgets (the target) and with fuel (beside it).
+        for (alg, n) in [("bubble-sort", 5_000), ("quick-sort", 1_000_000)] {
+            let id = format!("cpu-budget-{alg}");
+            let what = format!(
+                "{alg} of {}, sandboxed with CPU budgets vs unrestricted, in guest (fuel beside)",
+                thousands(n as u64)
+            );
+            let guest = |r: &Maybe<crate::sorts::RemoteSort>| r.as_ref().ok().map(|s| s.guest_ns);
+            match self
+                .sort(alg, n)
+                .map(|r| (guest(&r.sandboxed), guest(&r.fuel), guest(&r.unrestricted)))
+            {
+                Some((Some(cpu), fuel, Some(free))) => {
+                    let x = cpu as f64 / free as f64;
+                    let fuel = fuel.map_or("n/a".to_string(), |f| ratio(f as f64 / free as f64));
+                    let figure = format!(
+                        "{} vs {}: {} (fuel: {fuel})",
+                        time(cpu as f64),
+                        time(free as f64),
+                        ratio(x)
+                    );
+                    t.add(&id, &what, figure, "≤ 1.05×", Some(x <= 1.05));
+                }
+                Some(_) => t.add(
+                    &id,
+                    &what,
+                    "n/a (unrestricted not measured)".into(),
+                    "≤ 1.05×",
+                    None,
+                ),
+                None => t.add(&id, &what, "not measured (--quick)".into(), "≤ 1.05×", None),
+            }
+        }
         for mode in ["sandboxed", "unrestricted"] {
             let id = format!("quick-e2e-{mode}");
             let what = format!("quick sort of 1,000,000 ints, {mode}: end to end vs in guest");

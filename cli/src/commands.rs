@@ -23,7 +23,7 @@ pub const COMMANDS: &[CommandHelp] = &[
     },
     CommandHelp {
         name: "eval",
-        usage: "eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE] [-- ARGS...]",
+        usage: "eval NAME EXPORT [ARGS...] [--fuel N] [--cpu-ms N] [--deadline-ms N] [--input FILE] [-- ARGS...]",
         about: "Call EXPORT of NAME with ARGS in WAVE syntax, typed by the export's \
                 signature (`42`, `-1.5`, `[5, 3, 9, 1]`, `{x: 1}`, `\"text\"`). \
                 --input FILE (`-`: standard input) reads more arguments from a file, \

@@ -1,14 +1,15 @@
 //! `sandcall compare`: what the sandbox stops and what it costs.
 //!
 //! Two tables from one run against one server: every attack of the
-//! [`corpus`] in sandboxed and unrestricted mode (with a
-//! second client calling throughout), then the sort guest in both modes
-//! beside the same algorithms compiled into this binary.
+//! [`corpus`] sandboxed with CPU-time budgets, sandboxed with fuel, and
+//! unrestricted (with a second client calling throughout), then the sort
+//! guest in those three beside the same algorithms compiled into this
+//! binary.
 
 use crate::corpus::bystander::{Bystander, Seen};
 use crate::corpus::{self, Attack, Outcome, Settings, Verdict};
 use sandcall::text::thousands;
-use sandcall::{ClientError, ConnectOptions, Connection, Mode, Value};
+use sandcall::{ClientError, ConnectOptions, Connection, Metering, Mode, Value};
 use sandcall_guests::native;
 use sandcall_guests::random_ints;
 use std::io::Write;
@@ -20,7 +21,10 @@ pub struct SortRow {
     pub export: &'static str,
     pub n: usize,
     /// (end-to-end, in guest) per mode; `None` when the mode is not offered.
+    /// Sandboxed with CPU-time budgets (the default) …
     pub sandboxed: Option<(Duration, Duration)>,
+    /// … and sandboxed with fuel.
+    pub fuel: Option<(Duration, Duration)>,
     pub unrestricted: Option<(Duration, Duration)>,
     pub native: Duration,
 }
@@ -35,9 +39,10 @@ pub async fn compare(
     settings: &Settings,
     sorts: &[(&'static str, usize, usize)],
     out: &mut impl Write,
-) -> Result<(Vec<[Option<Outcome>; 2]>, Vec<SortRow>), ClientError> {
-    let mut sandboxed = connect(addr, Mode::Sandboxed).await?;
-    let mut unrestricted = match connect(addr, Mode::Unrestricted).await {
+) -> Result<(Vec<[Option<Outcome>; 3]>, Vec<SortRow>), ClientError> {
+    let mut sandboxed = connect(addr, Mode::Sandboxed, Metering::Cpu).await?;
+    let mut fuel = connect(addr, Mode::Sandboxed, Metering::Fuel).await?;
+    let mut unrestricted = match connect(addr, Mode::Unrestricted, Metering::Cpu).await {
         Ok(conn) => Some(conn),
         Err(e) => {
             let _ = writeln!(out, "unrestricted mode: not offered ({e})\n");
@@ -47,14 +52,15 @@ pub async fn compare(
     let _ = writeln!(out, "## Hostile guests\n");
     let _ = writeln!(
         out,
-        "| attack | what it does | sandboxed | unrestricted | other client meanwhile |"
+        "| attack | what it does | sandboxed (CPU budget) | sandboxed (fuel) | unrestricted | \
+         other client meanwhile |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
     let mut outcomes = Vec::new();
     for attack in Attack::ALL {
-        let mut row: [Option<Outcome>; 2] = [None, None];
+        let mut row: [Option<Outcome>; 3] = [None, None, None];
         let mut seen = Vec::new();
-        for (i, conn) in [Some(&mut sandboxed), unrestricted.as_mut()]
+        for (i, conn) in [Some(&mut sandboxed), Some(&mut fuel), unrestricted.as_mut()]
             .into_iter()
             .enumerate()
         {
@@ -76,11 +82,12 @@ pub async fn compare(
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             attack.name(),
             attack.what(),
             cell(&row[0]),
             cell(&row[1]),
+            cell(&row[2]),
             bystanders(&seen)
         );
         let _ = out.flush();
@@ -89,17 +96,20 @@ pub async fn compare(
     let _ = writeln!(out, "\n## Sorts: the price of the sandbox\n");
     let _ = writeln!(
         out,
-        "Median in-guest time (end-to-end in brackets). Fuel metering is the sandboxed/unrestricted ratio."
+        "Median in-guest time (end-to-end in brackets), the three remote runs interleaved call by \
+         call. What each sandbox costs is its ratio to unrestricted."
     );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| sort | N | sandboxed | unrestricted | native | sandboxed/unrestricted | unrestricted/native |"
+        "| sort | N | sandboxed (CPU budget) | sandboxed (fuel) | unrestricted | native | \
+         CPU budget/unrestricted | fuel/unrestricted | unrestricted/native |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
-    sandboxed
-        .execute_with("sorter", sandcall_guests::SORT_WASM, true)
-        .await?;
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for conn in [&mut sandboxed, &mut fuel] {
+        conn.execute_with("sorter", sandcall_guests::SORT_WASM, true)
+            .await?;
+    }
     if let Some(conn) = unrestricted.as_mut() {
         conn.execute_with("sorter", sandcall_guests::SORT_WASM, true)
             .await?;
@@ -111,9 +121,11 @@ pub async fn compare(
         expected.sort_unstable();
         // Round by round, the three side by side, so that all see the same
         // moments of a noisy machine; then the median of each.
-        let (mut strict, mut free, mut native) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut strict, mut metered, mut free, mut native) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..calls {
             strict.push(remote_sort(&mut sandboxed, export, &data, &expected).await?);
+            metered.push(remote_sort(&mut fuel, export, &data, &expected).await?);
             if let Some(conn) = unrestricted.as_mut() {
                 free.push(remote_sort(conn, export, &data, &expected).await?);
             }
@@ -124,6 +136,7 @@ pub async fn compare(
             export,
             n,
             sandboxed: median_by_guest(strict),
+            fuel: median_by_guest(metered),
             unrestricted: median_by_guest(free),
             native: native[native.len() / 2],
         };
@@ -134,15 +147,16 @@ pub async fn compare(
     Ok((outcomes, rows))
 }
 
-async fn connect(addr: &str, mode: Mode) -> Result<Connection, ClientError> {
+async fn connect(addr: &str, mode: Mode, metering: Metering) -> Result<Connection, ClientError> {
     let options = ConnectOptions {
         mode,
+        metering,
         ..ConnectOptions::default()
     };
     Connection::connect_with(addr, options).await
 }
 
-/// The other client's experience over both modes' runs of one attack.
+/// The other client's experience over every mode's run of one attack.
 fn bystanders(seen: &[Seen]) -> String {
     if let Some(error) = seen.iter().find_map(|s| s.error.as_ref()) {
         return format!("⚠ a call failed: {error}");
@@ -216,13 +230,15 @@ pub fn format_row(row: &SortRow) -> String {
     };
     let guest = |t: Option<(Duration, Duration)>| t.map(|t| t.1);
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.export,
         thousands(row.n as u64),
         cell(row.sandboxed),
+        cell(row.fuel),
         cell(row.unrestricted),
         ms(row.native),
         ratio(guest(row.sandboxed), guest(row.unrestricted)),
+        ratio(guest(row.fuel), guest(row.unrestricted)),
         ratio(guest(row.unrestricted), Some(row.native)),
     )
 }

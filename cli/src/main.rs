@@ -113,8 +113,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         None => std::env::var("SANDCALL_TOKEN").ok(),
     };
+    let fuel_call = matches!(&cli.command, Command::Call { fuel: Some(_), .. });
     let options = ConnectOptions {
         mode: cli.mode.into(),
+        metering: match cli.metering {
+            Some(metering) => metering.into(),
+            None if fuel_call => sandcall::Metering::Fuel,
+            None => sandcall::Metering::Cpu,
+        },
         token,
         ca: cli.ca.clone(),
         cert: cli.cert.clone(),
@@ -168,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args,
             input,
             fuel,
+            cpu_ms,
             deadline_ms,
         } => {
             let mut session = Session::new(conn, ".");
@@ -178,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = CallOptions {
                 fuel,
                 deadline_ms,
+                cpu_ms,
                 input,
             };
             let line = format!("call {} {export}", file.display());
@@ -206,10 +214,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::New { .. } | Command::Build { .. } => unreachable!("handled in main"),
         Command::Compare { .. } => unreachable!("handled above"),
-        Command::Wast { files } => {
+        Command::Wast { files, suite, all } => {
             drop(conn);
-            let total =
-                sandcall_cli::wast::run_files(&addr, &files, &mut std::io::stdout()).await?;
+            let mut stdout = std::io::stdout();
+            let total = if all || !suite.is_empty() {
+                let suites = if all {
+                    sandcall_cli::wast::SUITES.map(String::from).to_vec()
+                } else {
+                    suite
+                };
+                let mut total = sandcall_cli::wast::run_suites(&addr, &suites, &mut stdout).await?;
+                if !files.is_empty() {
+                    total.add(sandcall_cli::wast::run_files(&addr, &files, &mut stdout).await?);
+                }
+                total
+            } else {
+                sandcall_cli::wast::run_files(&addr, &files, &mut stdout).await?
+            };
             total.failed == 0
         }
     };
@@ -244,7 +265,10 @@ async fn compare(addr: &str, quick: bool) -> anyhow::Result<ExitCode> {
         sandcall_cli::compare::compare(addr, &settings, &sorts, &mut stdout).await?;
     let mut code = ExitCode::SUCCESS;
     for (attack, row) in Attack::ALL.iter().zip(&outcomes) {
-        for (outcome, mode) in row.iter().zip([Mode::Sandboxed, Mode::Unrestricted]) {
+        for (outcome, mode) in
+            row.iter()
+                .zip([Mode::Sandboxed, Mode::Sandboxed, Mode::Unrestricted])
+        {
             if let Some(outcome) = outcome
                 && outcome.verdict != attack.expected(mode)
             {

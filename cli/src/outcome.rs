@@ -104,6 +104,7 @@ impl CommandError {
     pub fn with_call_hints(mut self, limits: &Limits) -> Self {
         let (flag, max) = match self.kind.as_str() {
             "out-of-fuel" => ("--fuel", limits.max_fuel),
+            "cpu-time-exceeded" => ("--cpu-ms", limits.max_cpu_ms),
             "deadline-exceeded" => ("--deadline-ms", limits.max_deadline_ms),
             _ => return self,
         };
@@ -274,7 +275,8 @@ pub fn format_info(info: &ServerInfo) -> String {
     let ms = |v: Option<u64>| v.map_or("none".to_string(), |v| format!("{v} ms"));
     format!(
         "server: sandcall-server {}\nwasmtime: {}\nprotocol: {}\nmode: {}\n\
-         fuel per call: {} (max {})\ndeadline: {} (max {})\n\
+         metering: {}\nfuel per call: {} (max {})\ncpu time per call: {} (max {})\n\
+         deadline: {} (max {})\n\
          memory per instance: {} bytes\nmemory per connection: {} bytes\n\
          memory per server: {} bytes\nmemories per module: {}\ntables per module: {}\n\
          table elements: {}\ninstances per connection: {}\n\
@@ -286,8 +288,11 @@ pub fn format_info(info: &ServerInfo) -> String {
         info.wasmtime_version,
         info.protocol_version,
         info.mode,
+        l.metering.map_or("none".to_string(), |m| m.to_string()),
         opt(l.default_fuel),
         opt(l.max_fuel),
+        ms(l.default_cpu_ms),
+        ms(l.max_cpu_ms),
         ms(l.default_deadline_ms),
         ms(l.max_deadline_ms),
         opt(l.memory_bytes),

@@ -2,7 +2,7 @@
 //! on one [`Session`] (their table, for `help`, is [`crate::commands`]):
 //!
 //! ```text
-//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--deadline-ms N] [--input FILE] [-- ARGS...]
+//! execute NAME PATH [--replace]      eval NAME EXPORT [ARGS...] [--fuel N] [--cpu-ms N] [--deadline-ms N] [--input FILE] [-- ARGS...]
 //! ns                                 drop NAME
 //! reset NAME                         info
 //! get NAME GLOBAL                    set NAME GLOBAL VALUE
@@ -268,6 +268,7 @@ impl Session {
             args,
             fuel: options.fuel,
             deadline_ms: options.deadline_ms,
+            cpu_ms: options.cpu_ms,
         };
         let limits = self.conn.server_info().limits.clone();
         let result = self
@@ -417,6 +418,11 @@ fn quoted_list(names: &[&str]) -> String {
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, CommandError> {
     let text = text.strip_prefix("0x").unwrap_or(text);
+    // Digits only: a multi-byte character would split mid-char below (a
+    // crash the fuzzing found), and `from_str_radix` would take a `+`.
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(usage(format!("`{text}` is not hex bytes")));
+    }
     if !text.len().is_multiple_of(2) {
         return Err(usage("hex bytes need an even number of digits"));
     }

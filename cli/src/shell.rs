@@ -161,10 +161,12 @@ impl ShellHelper {
                 instances()
             }
             ["eval" | "get" | "set", name] => exports(name),
-            ["eval", ..] if word.starts_with('-') => ["--fuel", "--deadline-ms", "--input"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            ["eval", ..] if word.starts_with('-') => {
+                ["--fuel", "--cpu-ms", "--deadline-ms", "--input"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }
             ["execute", _, _] => vec!["--replace".into()],
             _ => vec![],
         };

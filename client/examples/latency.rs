@@ -69,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         args: vec![],
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     });
     let piped = Instant::now();
     let (mut sent, mut received) = (0, 0);
@@ -148,6 +149,7 @@ async fn during_runaway_guest(
             args: vec![],
             fuel: Some(50_000_000_000),
             deadline_ms: Some(3_000),
+            cpu_ms: None,
         };
         hostile.eval_with(eval).await
     });

@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
             args: vec![],
             fuel: Some(10_000_000),
             deadline_ms: None,
+            cpu_ms: None,
         })
         .await
         .expect_err("an endless loop cannot succeed");

@@ -7,10 +7,11 @@ use crate::tls::{Stream, TlsFiles};
 use futures_util::{SinkExt, StreamExt};
 use sandcall_protocol::{
     CONNECTION_ID, CodecError, DEFAULT_MAX_FRAME, Eval, EvalResult, Execute, Hello, InstanceInfo,
-    MemoryRead, MemoryWrite, MessageCodec, Mode, PROTOCOL_VERSION, RemoteError, Request, Response,
-    ServerInfo, Value, Welcome,
+    MemoryRead, MemoryWrite, MessageCodec, Metering, Mode, PROTOCOL_VERSION, RemoteError, Request,
+    Response, ServerInfo, Value, Welcome,
 };
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::codec::Framed;
@@ -32,6 +33,9 @@ pub struct ConnectOptions {
     /// [`ClientError::output`] for errors). A sandboxed connection asking
     /// for it is refused in the handshake.
     pub host_stdio: bool,
+    /// Sandboxed mode: bound calls by CPU time (the default) or by fuel,
+    /// deterministic and reproducible but slower ([`Metering`]).
+    pub metering: Metering,
     /// A name for the server's logs.
     pub client: String,
     /// The tenant's token, for a server started with `--tenants`.
@@ -50,6 +54,7 @@ impl Default for ConnectOptions {
             mode: Mode::Sandboxed,
             max_frame: MAX_FRAME,
             host_stdio: false,
+            metering: Metering::Cpu,
             client: concat!("sandcall/", env!("CARGO_PKG_VERSION")).to_string(),
             token: None,
             ca: None,
@@ -88,6 +93,16 @@ pub type Reply = Result<Response, RemoteError>;
 ///
 /// With [`Connection::send`], [`Connection::cancel`] cancels a pipelined
 /// request by its id; both get an answer through [`Connection::recv`].
+///
+/// # Reconnecting
+/// When the server goes away (a restart, a crash), every call waiting on
+/// the connection fails at once with a connection error
+/// ([`ClientError::Closed`] or [`ClientError::Codec`]).
+/// [`Connection::reconnect`] then opens a new session to the same address
+/// with the same options and replays this session's successful `execute`
+/// and `register` requests, in order. The instances come back *fresh*:
+/// their globals, memories and tables start over as at instantiation, and
+/// whatever earlier calls or `set_global`/`write_memory` changed is lost.
 pub struct Connection {
     transport: Framed<Box<dyn Stream>, MessageCodec>,
     next_id: u64,
@@ -99,6 +114,24 @@ pub struct Connection {
     /// Requests whose answers nobody waits for any more (abandoned calls
     /// and their cancels): dropped when they arrive.
     discard: HashSet<u64>,
+    /// Where and how this session was opened, for [`Connection::reconnect`].
+    origin: Origin,
+    /// The `execute` and `register` requests that built this session's
+    /// namespace, in order, for [`Connection::reconnect`]; an instance's
+    /// entries leave with it when it is dropped.
+    replay: Vec<Request>,
+}
+
+/// Where a session was opened and with which options.
+#[derive(Clone, Debug)]
+struct Origin {
+    /// The address connected to (as the caller named it, for messages).
+    label: String,
+    /// The socket address it resolved to.
+    addr: Option<SocketAddr>,
+    /// The server name of a TLS connection.
+    tls_host: Option<String>,
+    options: ConnectOptions,
 }
 
 impl Connection {
@@ -155,6 +188,12 @@ impl Connection {
             source,
         })?;
         let _ = socket.set_nodelay(true);
+        let origin = Origin {
+            label: label.clone(),
+            addr: socket.peer_addr().ok(),
+            tls_host: tls_host.map(str::to_string),
+            options: options.clone(),
+        };
         let stream: Box<dyn Stream> = match tls_host {
             None => Box::new(socket),
             Some(host) => {
@@ -175,6 +214,7 @@ impl Connection {
             mode: options.mode,
             token: options.token,
             host_stdio: options.host_stdio,
+            metering: options.metering,
         };
         transport.send((1, &hello)).await?;
         let frame = match transport.next().await {
@@ -203,7 +243,68 @@ impl Connection {
             info,
             awaiting: None,
             discard: HashSet::new(),
+            origin,
+            replay: Vec::new(),
         })
+    }
+
+    /// Open a new session to the same server address with the same options
+    /// and replay this session's successful `execute` and `register`
+    /// requests in order (an instance dropped meanwhile is left out, with
+    /// its registrations). Instances come back fresh: globals, memories and
+    /// tables as at instantiation; what calls changed does not survive. The
+    /// old session's pending answers are lost; call this once a request
+    /// failed with a connection error. Requests sent with
+    /// [`Connection::send`] are not replayed, only those of the typed
+    /// methods ([`Connection::execute`], [`Connection::register`], …). The
+    /// uploads are kept for this in the client's memory while their
+    /// instances live.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses the handshake, or a
+    /// replayed request is refused (the server's error; the connection is
+    /// then the new session with the requests before it replayed).
+    pub async fn reconnect(&mut self) -> Result<(), ClientError> {
+        let origin = self.origin.clone();
+        let socket = match origin.addr {
+            Some(addr) => TcpStream::connect(addr).await,
+            None => TcpStream::connect(origin.label.trim_matches('"')).await,
+        };
+        let fresh = Self::handshake(
+            origin.label,
+            socket,
+            origin.tls_host.as_deref(),
+            origin.options,
+        )
+        .await?;
+        let replay = std::mem::take(&mut self.replay);
+        *self = fresh;
+        for request in replay {
+            self.request(&request).await?;
+            self.replay.push(request);
+        }
+        Ok(())
+    }
+
+    /// Remember a successful `execute`, `register` or `drop` for
+    /// [`Connection::reconnect`].
+    fn remember(&mut self, request: Request) {
+        match &request {
+            Request::Execute(execute) => {
+                // A replacement stands in for the instance it replaced.
+                let name = &execute.name;
+                self.replay
+                    .retain(|r| !matches!(r, Request::Execute(e) if &e.name == name));
+                self.replay.push(request);
+            }
+            Request::Register { .. } => self.replay.push(request),
+            Request::Drop { name } => self.replay.retain(|r| match r {
+                Request::Execute(e) => &e.name != name,
+                Request::Register { name: of, .. } => of != name,
+                _ => true,
+            }),
+            _ => {}
+        }
     }
 
     /// What the server said about itself in the handshake.
@@ -364,7 +465,10 @@ impl Connection {
             replace,
         });
         match self.request(&request).await? {
-            Response::Executed(info) => Ok(info),
+            Response::Executed(info) => {
+                self.remember(request);
+                Ok(info)
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -411,6 +515,7 @@ impl Connection {
             args,
             fuel: None,
             deadline_ms: None,
+            cpu_ms: None,
         })
         .await
     }
@@ -465,7 +570,9 @@ impl Connection {
         };
         expect_unit(self.request(&request).await?, |r| {
             matches!(r, Response::Dropped)
-        })
+        })?;
+        self.remember(request);
+        Ok(())
     }
 
     /// The value of a global.
@@ -560,7 +667,9 @@ impl Connection {
         };
         expect_unit(self.request(&request).await?, |r| {
             matches!(r, Response::Registered)
-        })
+        })?;
+        self.remember(request);
+        Ok(())
     }
 
     /// Compile and validate `module` without instantiating it; returns its hash.

@@ -19,6 +19,8 @@
 //! # Layout
 //! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining;
 //!   [`address`]: `sandcalls://` (TLS) and plaintext addresses; [`tls`]: rustls setup.
+//! - [`cluster`]: [`Cluster`], sessions on several servers (or one balancer)
+//!   used as one: `execute` everywhere, `map` with failover.
 //! - [`error`]: the error type, [`ClientError`].
 //! - [`text`]: core values as typed and printed (WAVE syntax).
 //! - [`wave`]: component values as WAVE text, typed by their WIT types.
@@ -27,15 +29,17 @@
 //! depends on neither the server nor wasmtime.
 
 pub mod address;
+pub mod cluster;
 pub mod connection;
 pub mod error;
 pub mod text;
 pub mod tls;
 pub mod wave;
 
+pub use cluster::{Cluster, ClusterError, MemberStats};
 pub use connection::{ConnectOptions, Connection, Reply};
 pub use error::ClientError;
 pub use sandcall_protocol::{
-    CancelOutcome, ErrorKind, Eval, EvalResult, GuestOutput, InstanceInfo, Mode, RemoteError,
-    Request, Response, Value, WitFunc, WitType,
+    CancelOutcome, ErrorKind, Eval, EvalResult, GuestOutput, InstanceInfo, Metering, Mode,
+    RemoteError, Request, Response, Value, WitFunc, WitType,
 };

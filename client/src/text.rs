@@ -18,7 +18,7 @@ pub fn parse_value(ty: &ValType, text: &str) -> Result<Value, String> {
     let text = text.trim();
     let quoted = excerpt(text);
     let wave = |t: &Type| {
-        wasm_wave::from_str::<Wave>(t, text)
+        wasm_wave::from_str::<Wave>(t, &crate::wave::lexable(text))
             .map_err(|e| format!("`{quoted}` is not a {ty}: {}", explain(&e, text)))
     };
     // Out of range is refused, never wrapped: 4294967295 is not stored as
@@ -88,7 +88,37 @@ pub fn parse_value(ty: &ValType, text: &str) -> Result<Value, String> {
                     .map_err(|_| format!("`{text}` is not an externref (`null` or a number)")),
             }
         }
-        ValType::OtherRef(t) => Err(format!("values of type {t} cannot be sent")),
+        ValType::OtherRef(t) => match null_of(text, t) {
+            Some(kind) => Ok(Value::NullRef(kind)),
+            None => Err(format!(
+                "values of type {t} cannot be sent, except a null (`null` or `ref.null HEAP`)"
+            )),
+        },
+    }
+}
+
+/// The null `text` spells for a reference of type `ty` (a GC, exception
+/// or typed function reference): `ref.null func|extern|any|exn`, or `null`
+/// when the type names its hierarchy.
+fn null_of(text: &str, ty: &str) -> Option<RefKind> {
+    let kinds = [RefKind::Func, RefKind::Extern, RefKind::Any, RefKind::Exn];
+    if let Some(heap) = text.strip_prefix("ref.null ") {
+        return kinds.into_iter().find(|k| k.heap_name() == heap.trim());
+    }
+    if text != "null" || !ty.contains("null") {
+        return None;
+    }
+    let names = |words: &[&str]| words.iter().any(|w| ty.contains(w));
+    if names(&["exn"]) {
+        Some(RefKind::Exn)
+    } else if names(&["extern"]) {
+        Some(RefKind::Extern)
+    } else if names(&["func"]) {
+        Some(RefKind::Func)
+    } else if names(&["any", "eq", "i31", "struct", "array", "none"]) {
+        Some(RefKind::Any)
+    } else {
+        None
     }
 }
 

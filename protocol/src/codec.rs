@@ -296,6 +296,7 @@ mod tests {
             args: vec![nested.clone(), nested],
             fuel: Some(5),
             deadline_ms: None,
+            cpu_ms: None,
         });
         let body = bincode::serde::encode_to_vec(&request, bincode::config::standard()).unwrap();
         assert_eq!(decode_body::<Request>(&body).unwrap(), request);

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     IdleTimeout,
     /// The client cancelled the call (`Request::Cancel`) before it ended.
     Cancelled,
+    /// The call used all the CPU time it was given (its CPU-time budget,
+    /// charged from the thread CPU clock while the guest ran).
+    CpuTimeExceeded,
     /// A code this build does not know (sent by a peer of another protocol
     /// version, refusing a handshake).
     Unknown(u16),
@@ -77,6 +80,7 @@ impl ErrorKind {
             ErrorKind::QuotaExceeded => 16,
             ErrorKind::IdleTimeout => 17,
             ErrorKind::Cancelled => 18,
+            ErrorKind::CpuTimeExceeded => 19,
             ErrorKind::Unknown(code) => code,
         }
     }
@@ -102,6 +106,7 @@ impl ErrorKind {
             ErrorKind::QuotaExceeded => "quota-exceeded",
             ErrorKind::IdleTimeout => "idle-timeout",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::CpuTimeExceeded => "cpu-time-exceeded",
             ErrorKind::Unknown(_) => "unknown",
         }
     }
@@ -128,6 +133,7 @@ impl From<u16> for ErrorKind {
             16 => ErrorKind::QuotaExceeded,
             17 => ErrorKind::IdleTimeout,
             18 => ErrorKind::Cancelled,
+            19 => ErrorKind::CpuTimeExceeded,
             other => ErrorKind::Unknown(other),
         }
     }

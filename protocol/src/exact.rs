@@ -674,6 +674,7 @@ mod tests {
             args: vec![every_value.clone(), Value::U8(1)],
             fuel: Some(u64::MAX),
             deadline_ms: None,
+            cpu_ms: None,
         }));
         round_trip(&Request::Register {
             name: "a".into(),

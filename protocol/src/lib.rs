@@ -46,7 +46,7 @@ pub mod wit;
 pub use codec::{CodecError, DEFAULT_MAX_FRAME, MessageCodec};
 pub use error::{ErrorKind, RemoteError};
 pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
-pub use limits::{Limits, Mode};
+pub use limits::{Limits, Metering, Mode};
 pub use message::{
     CancelOutcome, Eval, EvalResult, Execute, GuestOutput, Hello, MemoryRead, MemoryWrite,
     PROTOCOL_VERSION, Request, Response, Welcome, hello_version,

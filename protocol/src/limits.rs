@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// How a connection's guests are run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Mode {
-    /// Fuel, deadlines, memory caps, and no host capability. The default.
+    /// CPU-time budgets (or fuel, [`Metering`]), deadlines, memory caps,
+    /// and no host capability. The default.
     #[default]
     Sandboxed,
     /// No limits beyond wasm's own; only if the server allows it.
@@ -19,6 +20,30 @@ impl std::fmt::Display for Mode {
         f.write_str(match self {
             Mode::Sandboxed => "sandboxed",
             Mode::Unrestricted => "unrestricted",
+        })
+    }
+}
+
+/// How a sandboxed connection bounds the work of its calls, asked for in
+/// the hello ([`crate::Hello::metering`]). Each way runs on an engine of its
+/// own, so a session keeps the one it started with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Metering {
+    /// A CPU-time budget per call and instantiation, charged from the
+    /// thread CPU clock at every epoch tick: guest code carries no
+    /// per-instruction checks. The default.
+    #[default]
+    Cpu,
+    /// Fuel: every instruction is counted, so limits are deterministic and
+    /// reproducible (at a cost in speed).
+    Fuel,
+}
+
+impl std::fmt::Display for Metering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Metering::Cpu => "cpu",
+            Metering::Fuel => "fuel",
         })
     }
 }
@@ -80,4 +105,12 @@ pub struct Limits {
     /// Bytes of a call's (or instantiation's) WASI stdout, and as many of
     /// its stderr, returned with its answer; more is counted and dropped.
     pub output_bytes: u64,
+    /// How calls are metered in this session (`None`: not at all, in
+    /// unrestricted mode).
+    pub metering: Option<Metering>,
+    /// CPU time of a call that does not ask for an amount, in ms (CPU
+    /// metering only).
+    pub default_cpu_ms: Option<u64>,
+    /// The most CPU time a client may ask for one call, in ms.
+    pub max_cpu_ms: Option<u64>,
 }

@@ -4,7 +4,7 @@
 //! (`serde_bytes`), not as a sequence of one-byte elements.
 
 use crate::info::{InstanceInfo, ServerInfo};
-use crate::limits::Mode;
+use crate::limits::{Metering, Mode};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 /// errors, and `Limits::output_bytes`; the hello's `host_stdio`; the
 /// `Cancel` request and its answer; error kind `Cancelled`; an instance
 /// answer says whether its compile was a cache hit and how long it took.
-/// 6: (this release; each wire change adds its words here)
+/// 6: (this release; each wire change adds its words here) error kind
+/// `CpuTimeExceeded`; the hello's `metering`; `Eval::cpu_ms`,
+/// `EvalResult::cpu_ns` and the CPU limits of `Limits`.
 pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The client's first frame. It always starts with the protocol version, so
@@ -43,6 +45,9 @@ pub struct Hello {
     /// capturing their output into each answer ([`GuestOutput`]). A
     /// sandboxed hello asking for it is refused (`unsupported`).
     pub host_stdio: bool,
+    /// Sandboxed mode: bound calls by CPU time (the default) or by fuel
+    /// (deterministic). Unrestricted mode meters neither and ignores it.
+    pub metering: Metering,
 }
 
 /// The protocol version at the start of a hello body of any version, or
@@ -83,6 +88,9 @@ pub struct Eval {
     pub fuel: Option<u64>,
     /// Wall-clock deadline for this call in ms (default: the server's).
     pub deadline_ms: Option<u64>,
+    /// CPU time for this call in ms (default: the server's; sessions that
+    /// meter CPU time only).
+    pub cpu_ms: Option<u64>,
 }
 
 /// The most arguments a call may carry (wasm allows 1,000 parameters).
@@ -129,6 +137,9 @@ pub struct EvalResult {
     pub guest_ns: u64,
     /// What the guest wrote to its WASI stdout and stderr during the call.
     pub output: GuestOutput,
+    /// CPU time the call used, in ns, as charged against its CPU-time
+    /// budget (0 where CPU time is not metered).
+    pub cpu_ns: u64,
 }
 
 /// What guest code wrote to its WASI stdout and stderr during one call or
@@ -304,6 +315,7 @@ mod tests {
                 args: vec![Value::I32(0); n],
                 fuel: None,
                 deadline_ms: None,
+                cpu_ms: None,
             })
         };
         let encode =

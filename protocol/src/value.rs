@@ -7,13 +7,35 @@ use crate::packed::{NumType, Number, Packed};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The two reference kinds a core module can pass across the wire.
+/// The reference hierarchies a null reference can belong to on the wire.
+///
+/// A null is named by its hierarchy's top type: a null `structref`, `eqref`,
+/// `i31ref` or `nullref` is `Any`, a null `nullfuncref` or typed function
+/// reference is `Func`, and so on. Wasm's nulls of one hierarchy are all the
+/// same value, so this loses nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefKind {
-    /// `funcref`
+    /// `funcref` (and `nullfuncref`, typed function references)
     Func,
-    /// `externref`
+    /// `externref` (and `nullexternref`)
     Extern,
+    /// `anyref` and the GC types below it: `eqref`, `i31ref`, `structref`,
+    /// `arrayref`, `nullref`, concrete struct and array types.
+    Any,
+    /// `exnref` (and `nullexnref`): exception references.
+    Exn,
+}
+
+impl RefKind {
+    /// The text format's name of the hierarchy's top heap type.
+    pub fn heap_name(self) -> &'static str {
+        match self {
+            RefKind::Func => "func",
+            RefKind::Extern => "extern",
+            RefKind::Any => "any",
+            RefKind::Exn => "exn",
+        }
+    }
 }
 
 /// One value: a core wasm value with its exact bits, or a component value
@@ -181,6 +203,8 @@ impl Value {
             Value::V128(_) => ValType::V128,
             Value::NullRef(RefKind::Func) | Value::FuncRef => ValType::FuncRef,
             Value::NullRef(RefKind::Extern) | Value::ExternRef(_) => ValType::ExternRef,
+            Value::NullRef(RefKind::Any) => ValType::OtherRef("anyref".into()),
+            Value::NullRef(RefKind::Exn) => ValType::OtherRef("exnref".into()),
             _ => return None,
         })
     }
@@ -231,8 +255,7 @@ impl fmt::Display for Value {
             Value::F32(bits) => fmt_float(f, f32::from_bits(*bits)),
             Value::F64(bits) => fmt_float(f, f64::from_bits(*bits)),
             Value::V128(v) => write!(f, "0x{v:032x}"),
-            Value::NullRef(RefKind::Func) => f.write_str("ref.null func"),
-            Value::NullRef(RefKind::Extern) => f.write_str("ref.null extern"),
+            Value::NullRef(kind) => write!(f, "ref.null {}", kind.heap_name()),
             Value::FuncRef => f.write_str("ref.func"),
             Value::ExternRef(n) => write!(f, "ref.extern {n}"),
             Value::Bool(v) => write!(f, "{v}"),

@@ -73,8 +73,8 @@ def main(address: str) -> None:
         # Where RPyC gives up: conn.execute("while True: pass") hangs the server.
         conn.execute("spin", '(module (func (export "spin") (loop br 0)))')
         try:
-            conn.eval("spin", "spin", fuel=10_000_000)
-        except sandcall.OutOfFuelError as e:
+            conn.eval("spin", "spin", cpu_ms=100)
+        except sandcall.CpuTimeExceededError as e:
             print(f"an endless loop: stopped ({e})")
 
         # for name in conn.namespace: ...

@@ -78,6 +78,7 @@ def connect(
     ca: str | os.PathLike[str] | None = None,
     mode: str = "sandboxed",
     timeout: float | None = None,
+    metering: str = "cpu",
 ) -> Connection:
     """Connect to the server at ``address`` and do the handshake.
 
@@ -88,11 +89,15 @@ def connect(
     (only on a server started with ``--allow-unrestricted``). ``timeout``, in
     seconds, bounds connecting and every later call (``sandcall.TimeoutError``;
     the call is cancelled on the server and the connection stays usable).
+    ``metering`` is how a sandboxed session bounds its calls: ``"cpu"`` (the
+    default: a CPU-time budget per call, ``eval(..., cpu_ms=)``) or
+    ``"fuel"`` (every instruction counted, deterministic but slower;
+    ``eval(..., fuel=)``); a session keeps the one it started with.
 
     Raises ``ConnectionError`` when the server cannot be reached,
     ``RemoteError`` when it refuses the handshake (``UnauthenticatedError``,
     ``VersionMismatchError``, ``UnsupportedError`` for a mode it does not
-    offer) and ``ValueError`` for a bad address, mode or timeout.
+    offer) and ``ValueError`` for a bad address, mode, timeout or metering.
     """
     if not isinstance(address, str):
         raise TypeError(f"address: expected str, got {type(address).__name__}")
@@ -104,6 +109,7 @@ def connect(
         ca=None if ca is None else os.fspath(ca),
         mode=mode,
         timeout=timeout,
+        metering=metering,
     )
     return Connection(native, address)
 

@@ -110,15 +110,17 @@ class Connection:
         *args: Any,
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> Any:
         """Call ``export`` of instance ``name`` with ``args``.
 
         The arguments are typed by the export's signature (see the package
         docstring for the mapping). One result comes back as a value, several
-        as a tuple, none as ``None``. ``fuel`` and ``deadline_ms`` override the
-        server's defaults for this call.
+        as a tuple, none as ``None``. ``fuel`` (sessions metered by fuel),
+        ``cpu_ms`` (sessions metered by CPU time, the default) and
+        ``deadline_ms`` override the server's defaults for this call.
         """
-        return self._native.eval(name, export, args, fuel, deadline_ms)
+        return self._native.eval(name, export, args, fuel, deadline_ms, cpu_ms)
 
     def call(
         self,
@@ -127,11 +129,13 @@ class Connection:
         *args: Any,
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> dict[str, Any]:
         """Like ``eval``, with the costs: a dict of ``result``, ``fuel_used``,
-        ``guest_ns`` (time inside the guest), ``stdout``, ``stderr`` and
+        ``guest_ns`` (time inside the guest), ``cpu_ns`` (CPU time charged,
+        0 where it is not metered), ``stdout``, ``stderr`` and
         ``output_dropped``."""
-        return self._native.call(name, export, args, fuel, deadline_ms)
+        return self._native.call(name, export, args, fuel, deadline_ms, cpu_ms)
 
     def eval_many(
         self,
@@ -141,12 +145,13 @@ class Connection:
         *,
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> list[Any]:
         """Many calls of one export, pipelined: ``calls`` holds a tuple of
         arguments per call; the results come back in order. If any call
         failed, every answer is still received, then the first failure is
         raised."""
-        return self._native.eval_many(name, export, calls, fuel, deadline_ms)
+        return self._native.eval_many(name, export, calls, fuel, deadline_ms, cpu_ms)
 
     def validate(self, source: bytes | bytearray | memoryview | str | os.PathLike[str]) -> str:
         """Compile and validate ``source`` without instantiating it; returns

@@ -21,6 +21,7 @@ class NativeConnection:
         args: tuple[Any, ...],
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> Any: ...
     def call(
         self,
@@ -29,6 +30,7 @@ class NativeConnection:
         args: tuple[Any, ...],
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> dict[str, Any]: ...
     def eval_many(
         self,
@@ -37,6 +39,7 @@ class NativeConnection:
         calls: Iterable[tuple[Any, ...]],
         fuel: int | None = None,
         deadline_ms: int | None = None,
+        cpu_ms: int | None = None,
     ) -> list[Any]: ...
     def namespace(self) -> list[dict[str, Any]]: ...
     def drop_instance(self, name: str) -> None: ...
@@ -58,4 +61,5 @@ def connect(
     ca: str | None = None,
     mode: str = "sandboxed",
     timeout: float | None = None,
+    metering: str = "cpu",
 ) -> NativeConnection: ...

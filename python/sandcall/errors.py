@@ -140,6 +140,11 @@ class CancelledError(RemoteError):
     """``cancelled``: the call was cancelled before it ended."""
 
 
+class CpuTimeExceededError(RemoteError):
+    """``cpu-time-exceeded``: the call used all the CPU time it was given
+    (sessions metered by CPU time, the default)."""
+
+
 #: The class raised for each kind string; a kind not listed here (from a newer
 #: server) raises a plain ``RemoteError``.
 KINDS: dict[str, type[RemoteError]] = {
@@ -161,6 +166,7 @@ KINDS: dict[str, type[RemoteError]] = {
     "quota-exceeded": QuotaExceededError,
     "idle-timeout": IdleTimeoutError,
     "cancelled": CancelledError,
+    "cpu-time-exceeded": CpuTimeExceededError,
 }
 
 for _kind, _cls in KINDS.items():

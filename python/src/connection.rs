@@ -13,7 +13,7 @@ use crate::{from_value, info, to_value};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use sandcall::{ConnectOptions, Connection, Mode, Request, Response};
+use sandcall::{ConnectOptions, Connection, Metering, Mode, Request, Response};
 use sandcall_protocol::{Eval, ExportInfo, ExportKind, InstanceInfo, ServerInfo, Value};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -39,6 +39,29 @@ pub struct NativeConnection {
     timeout: Option<Duration>,
 }
 
+/// What one call may spend, each `None` for the server's default: fuel
+/// (sessions metered by fuel), CPU time (sessions metered by CPU time, the
+/// default) and the wall-clock deadline.
+#[derive(Clone, Copy, Debug, Default)]
+struct Budget {
+    fuel: Option<u64>,
+    cpu_ms: Option<u64>,
+    deadline_ms: Option<u64>,
+}
+
+impl Budget {
+    fn eval(self, name: String, export: String, args: Vec<Value>) -> Eval {
+        Eval {
+            name,
+            export,
+            args,
+            fuel: self.fuel,
+            deadline_ms: self.deadline_ms,
+            cpu_ms: self.cpu_ms,
+        }
+    }
+}
+
 /// Run `$body` (an async expression using `$c: &mut Connection`) with the
 /// GIL released and the connection locked; `Err` is a [`Failure`].
 macro_rules! with_conn {
@@ -62,7 +85,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Connect to `address` (`HOST:PORT`, `sandcall://…`, or `sandcalls://…`
 /// for TLS) and do the handshake.
 #[pyfunction]
-#[pyo3(signature = (address, *, token=None, ca=None, mode="sandboxed", timeout=None))]
+#[pyo3(signature = (address, *, token=None, ca=None, mode="sandboxed", timeout=None, metering="cpu"))]
 pub fn connect(
     py: Python<'_>,
     address: String,
@@ -70,7 +93,17 @@ pub fn connect(
     ca: Option<PathBuf>,
     mode: &str,
     timeout: Option<f64>,
+    metering: &str,
 ) -> PyResult<NativeConnection> {
+    let metering = match metering {
+        "cpu" => Metering::Cpu,
+        "fuel" => Metering::Fuel,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "metering: {other:?} is not \"cpu\" or \"fuel\""
+            )));
+        }
+    };
     let mode = match mode {
         "sandboxed" => Mode::Sandboxed,
         "unrestricted" => Mode::Unrestricted,
@@ -93,6 +126,7 @@ pub fn connect(
         mode,
         token,
         ca,
+        metering,
         client: concat!("sandcall-python/", env!("CARGO_PKG_VERSION")).to_string(),
         ..ConnectOptions::default()
     };
@@ -204,17 +238,10 @@ impl NativeConnection {
         name: String,
         export: String,
         args: &Bound<'_, PyTuple>,
-        fuel: Option<u64>,
-        deadline_ms: Option<u64>,
+        budget: Budget,
     ) -> PyResult<(sandcall::EvalResult, Container)> {
         let (args, container) = self.arguments(py, &name, &export, args)?;
-        let eval = Eval {
-            name,
-            export,
-            args,
-            fuel,
-            deadline_ms,
-        };
+        let eval = budget.eval(name, export, args);
         let answer = with_conn!(self, py, |c| c.eval_with(eval))?;
         Ok((answer, container))
     }
@@ -244,33 +271,47 @@ impl NativeConnection {
 
     /// Call `export` of `name` with `args`; the results as a value, a tuple
     /// or `None`.
-    #[pyo3(signature = (name, export, args, fuel=None, deadline_ms=None))]
+    #[pyo3(signature = (name, export, args, fuel=None, deadline_ms=None, cpu_ms=None))]
     fn eval<'py>(
         &self,
-        py: Python<'py>,
         name: String,
         export: String,
         args: &Bound<'py, PyTuple>,
         fuel: Option<u64>,
         deadline_ms: Option<u64>,
+        cpu_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (answer, container) = self.evaluate(py, name, export, args, fuel, deadline_ms)?;
+        // The GIL token from the arguments (one parameter fewer).
+        let py = args.py();
+        let budget = Budget {
+            fuel,
+            cpu_ms,
+            deadline_ms,
+        };
+        let (answer, container) = self.evaluate(py, name, export, args, budget)?;
         from_value::results(py, &answer.results, container)
     }
 
     /// Like `eval`, answering with a dict: `result`, `fuel_used`,
-    /// `guest_ns`, `stdout`, `stderr`, `output_dropped`.
-    #[pyo3(signature = (name, export, args, fuel=None, deadline_ms=None))]
+    /// `guest_ns`, `cpu_ns`, `stdout`, `stderr`, `output_dropped`.
+    #[pyo3(signature = (name, export, args, fuel=None, deadline_ms=None, cpu_ms=None))]
     fn call<'py>(
         &self,
-        py: Python<'py>,
         name: String,
         export: String,
         args: &Bound<'py, PyTuple>,
         fuel: Option<u64>,
         deadline_ms: Option<u64>,
+        cpu_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (answer, container) = self.evaluate(py, name, export, args, fuel, deadline_ms)?;
+        // The GIL token from the arguments (one parameter fewer).
+        let py = args.py();
+        let budget = Budget {
+            fuel,
+            cpu_ms,
+            deadline_ms,
+        };
+        let (answer, container) = self.evaluate(py, name, export, args, budget)?;
         let dict = PyDict::new(py);
         dict.set_item(
             "result",
@@ -278,6 +319,7 @@ impl NativeConnection {
         )?;
         dict.set_item("fuel_used", answer.fuel_used)?;
         dict.set_item("guest_ns", answer.guest_ns)?;
+        dict.set_item("cpu_ns", answer.cpu_ns)?;
         info::output(py, &dict, &answer.output)?;
         Ok(dict)
     }
@@ -285,16 +327,23 @@ impl NativeConnection {
     /// Many calls of one export, pipelined; `calls` holds one tuple of
     /// arguments per call. The results in order; if calls failed, the
     /// first failure is raised after every answer has arrived.
-    #[pyo3(signature = (name, export, calls, fuel=None, deadline_ms=None))]
+    #[pyo3(signature = (name, export, calls, fuel=None, deadline_ms=None, cpu_ms=None))]
     fn eval_many<'py>(
         &self,
-        py: Python<'py>,
         name: String,
         export: String,
         calls: &Bound<'py, PyAny>,
         fuel: Option<u64>,
         deadline_ms: Option<u64>,
+        cpu_ms: Option<u64>,
     ) -> PyResult<Bound<'py, PyList>> {
+        // The GIL token from the arguments (one parameter fewer).
+        let py = calls.py();
+        let budget = Budget {
+            fuel,
+            cpu_ms,
+            deadline_ms,
+        };
         let mut requests = Vec::new();
         let mut container = Container::List;
         for (i, call) in calls.try_iter()?.enumerate() {
@@ -315,13 +364,11 @@ impl NativeConnection {
             if container == Container::List {
                 container = kind;
             }
-            requests.push(Request::Eval(Eval {
-                name: name.clone(),
-                export: export.clone(),
+            requests.push(Request::Eval(budget.eval(
+                name.clone(),
+                export.clone(),
                 args,
-                fuel,
-                deadline_ms,
-            }));
+            )));
         }
         let replies = with_conn!(self, py, |c| pipeline(c, requests));
         let replies = match replies {

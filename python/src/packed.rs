@@ -155,8 +155,15 @@ pub fn to_container<'py>(
     match container {
         Container::Bytes if packed.elem == NumType::U8 => Ok(PyBytes::new(py, whole).into_any()),
         Container::Array | Container::Bytes => {
+            // `frombytes` copies straight from the answer's bytes, through a
+            // read-only view of them: one copy, not two through a `bytes`.
             let array = py.import("array")?.getattr("array")?.call1((typecode,))?;
-            array.call_method1("frombytes", (PyBytes::new(py, whole),))?;
+            let view = borrowed_view(py, whole)?;
+            let filled = array.call_method1("frombytes", (&view,));
+            // The view must not outlive `packed`: released here, whatever
+            // `frombytes` did with it.
+            view.call_method0("release")?;
+            filled?;
             Ok(array)
         }
         Container::Numpy => {
@@ -168,6 +175,24 @@ pub fn to_container<'py>(
                 .call1((storage, dtype))
         }
         Container::List => to_list(py, packed),
+    }
+}
+
+/// A read-only `memoryview` of `bytes`, without copying them. The caller
+/// must `release()` it before `bytes` is dropped.
+fn borrowed_view<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let len = pyo3::ffi::Py_ssize_t::try_from(bytes.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("answer too large"))?;
+    // SAFETY: a read-only view of `len` valid bytes (Python never writes
+    // through a `PyBUF_READ` view); the caller releases it while `bytes` is
+    // still borrowed, after which any use of the view raises ValueError.
+    unsafe {
+        let view = pyo3::ffi::PyMemoryView_FromMemory(
+            bytes.as_ptr().cast_mut().cast(),
+            len,
+            pyo3::ffi::PyBUF_READ,
+        );
+        Bound::from_owned_ptr_or_err(py, view)
     }
 }
 

@@ -85,13 +85,27 @@ def test_validate_register_call(numbers):
                     ' (func (export "twice") (param i32) (result i32) local.get 0 local.get 0 call $add))')
     assert numbers.eval("user", "twice", 21) == 42
     answer = numbers.call("n", "add", 1, 2)
-    assert answer["result"] == 3 and answer["fuel_used"] > 0 and answer["guest_ns"] >= 0
+    assert answer["result"] == 3 and answer["guest_ns"] >= 0 and answer["cpu_ns"] >= 0
+    assert answer["fuel_used"] == 0  # this session meters CPU time (the default)
     assert answer["stdout"] == b"" and answer["stderr"] == b""
     # A budget for one call.
-    with pytest.raises(sandcall.OutOfFuelError):
-        numbers.eval("n", "spin", fuel=100_000)
+    with pytest.raises(sandcall.CpuTimeExceededError):
+        numbers.eval("n", "spin", cpu_ms=50)
     with pytest.raises(sandcall.DeadlineExceededError):
-        numbers.eval("n", "spin", fuel=10**10, deadline_ms=50)
+        numbers.eval("n", "spin", cpu_ms=10_000, deadline_ms=50)
+
+
+def test_fuel_metering(address):
+    with sandcall.connect(address, metering="fuel") as conn:
+        conn.execute("n", NUMBERS_WAT)
+        answer = conn.call("n", "add", 1, 2)
+        assert answer["result"] == 3 and answer["fuel_used"] > 0
+        with pytest.raises(sandcall.OutOfFuelError):
+            conn.eval("n", "spin", fuel=100_000)
+        with pytest.raises(sandcall.DeadlineExceededError):
+            conn.eval("n", "spin", fuel=10**10, deadline_ms=50)
+    with pytest.raises(ValueError, match="metering"):
+        sandcall.connect(address, metering="time")
 
 
 def test_eval_many_pipelines_in_order(numbers):
@@ -123,7 +137,7 @@ def test_timeout_cancels_and_the_connection_survives(address):
         conn.execute("n", NUMBERS_WAT)
         start = time.monotonic()
         with pytest.raises(sandcall.TimeoutError) as e:
-            conn.eval("n", "spin", fuel=10**10, deadline_ms=20_000)
+            conn.eval("n", "spin", cpu_ms=20_000, deadline_ms=20_000)
         assert isinstance(e.value, TimeoutError)
         assert time.monotonic() - start < 5
         assert conn.eval("n", "add", 2, 3) == 5
@@ -158,7 +172,7 @@ def test_the_gil_is_released_while_waiting(numbers):
 
     def spin() -> None:
         try:
-            numbers.eval("n", "spin", fuel=10**10, deadline_ms=300)
+            numbers.eval("n", "spin", cpu_ms=10_000, deadline_ms=300)
         except sandcall.DeadlineExceededError:
             pass
         finally:
@@ -183,7 +197,7 @@ def test_a_server_killed_mid_call_raises(tmp_path):
 
         def call() -> None:
             try:
-                conn.eval("n", "spin", fuel=5 * 10**10, deadline_ms=60_000)
+                conn.eval("n", "spin", cpu_ms=60_000, deadline_ms=60_000)
                 outcome.append(None)
             except BaseException as e:  # noqa: BLE001
                 outcome.append(e)
@@ -217,7 +231,7 @@ def test_ctrl_c_stops_a_long_call(numbers):
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            numbers.eval("n", "spin", fuel=5 * 10**10, deadline_ms=30_000)
+            numbers.eval("n", "spin", cpu_ms=30_000, deadline_ms=30_000)
     finally:
         timer.cancel()
     assert time.monotonic() - start < 10

@@ -46,22 +46,33 @@ def test_kinds_from_a_real_server(numbers, values):
     with raises(sandcall.TrapError, "trap") as e:
         numbers.eval("n", "div", 1, 0)
     assert e.value.trap == "integer_division_by_zero"
-    with raises(sandcall.OutOfFuelError, "out-of-fuel"):
-        numbers.eval("n", "spin", fuel=1000)
+    with raises(sandcall.CpuTimeExceededError, "cpu-time-exceeded"):
+        numbers.eval("n", "spin", cpu_ms=20)
     with raises(sandcall.DeadlineExceededError, "deadline-exceeded"):
-        numbers.eval("n", "spin", fuel=10**10, deadline_ms=20)
+        numbers.eval("n", "spin", cpu_ms=10_000, deadline_ms=20)
+    with raises(sandcall.BadRequestError, "bad-request"):
+        numbers.eval("n", "spin", fuel=1000)  # fuel, in a session metered by CPU time
     with raises(sandcall.BadRequestError, "bad-request"):
         numbers.execute("", "(module)")
     with raises(sandcall.BadRequestError, "bad-request"):
         numbers.namespace["n"]["C"] = 4  # immutable
     with raises(sandcall.ResourceLimitError, "resource-limit"):
-        numbers.eval("n", "add", 1, 2, fuel=10**15)
+        numbers.eval("n", "add", 1, 2, cpu_ms=10**9)
     with raises(sandcall.ResourceLimitError, "resource-limit"):
         numbers.execute("big", "(module (memory 5000))")  # 312 MiB > 256 MiB
     with raises(sandcall.TrapError, "trap"):
         values.eval("v", "crash", "boom")
     with raises(sandcall.PoisonedError, "poisoned"):
         values.eval("v", "bump")
+
+
+def test_fuel_kinds_from_a_real_server(address):
+    with sandcall.connect(address, metering="fuel") as conn:
+        conn.execute("n", NUMBERS_WAT)
+        with raises(sandcall.OutOfFuelError, "out-of-fuel"):
+            conn.eval("n", "spin", fuel=1000)
+        with raises(sandcall.ResourceLimitError, "resource-limit"):
+            conn.eval("n", "add", 1, 2, fuel=10**15)
 
 
 def test_unauthenticated_and_idle_timeout(tmp_path):

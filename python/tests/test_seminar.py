@@ -21,4 +21,4 @@ def test_seminar_example_runs(address):
     assert "scores: {'Foo': 11, 'Bar': 100}" in out
     assert "bubble-sort on 50 ints" in out and "quick-sort on 50 ints" in out
     assert "1,000,000 ints from an array.array: sorted" in out
-    assert "an endless loop: stopped (out-of-fuel" in out
+    assert "an endless loop: stopped (cpu-time-exceeded" in out

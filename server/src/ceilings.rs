@@ -1,5 +1,5 @@
-//! A tenant's ceilings applied to its session's requests: fuel and deadline
-//! per call, module size and the fuel budget, checked before the session
+//! A tenant's ceilings applied to its session's requests: fuel or CPU time,
+//! and deadline, per call, module size and the fuel budget, checked before the session
 //! sees a request; memory per instance and instances held, lowered in the
 //! session itself; and the limits `info` reports lowered to match.
 
@@ -7,6 +7,10 @@ use crate::session::Session;
 use crate::tenants::{ConnectionGuard, Tenant};
 use sandcall_protocol::{ErrorKind, Limits, RemoteError, Request, Response};
 use std::sync::Arc;
+
+/// What one ns of a guest's CPU time costs in a tenant's fuel budget
+/// (`fuel_per_minute`): about the wasm instructions a core runs in it.
+pub const FUEL_PER_CPU_NS: u64 = 1;
 
 /// The tenant of a session (none on a server without `--tenants`).
 pub struct Ceilings {
@@ -69,8 +73,14 @@ impl Ceilings {
                         ),
                     ));
                 }
-                clamp(&mut eval.fuel, limits.default_fuel, entry.max_fuel)
+                // Each default is lowered only where it applies: fuel in a
+                // session metered by fuel, CPU time in one metered by CPU.
+                let fuel_ceiling = entry.max_fuel.filter(|_| limits.max_fuel.is_some());
+                clamp(&mut eval.fuel, limits.default_fuel, fuel_ceiling)
                     .map_err(|(asked, max)| over("fuel", asked, max))?;
+                let cpu_ceiling = entry.max_cpu_ms.filter(|_| limits.max_cpu_ms.is_some());
+                clamp(&mut eval.cpu_ms, limits.default_cpu_ms, cpu_ceiling)
+                    .map_err(|(asked, max)| over("CPU time (ms)", asked, max))?;
                 clamp(
                     &mut eval.deadline_ms,
                     limits.default_deadline_ms,
@@ -88,19 +98,27 @@ impl Ceilings {
     }
 
     /// Count the fuel a call used against the budget: what it reports, or
-    /// all it was `given` when it ran out of fuel or time.
+    /// all it was `given` when it ran out of fuel or time. CPU time counts
+    /// as fuel at [`FUEL_PER_CPU_NS`].
     pub fn charge(&self, reply: &Result<Response, RemoteError>, given: u64) {
         let Some(tenant) = &self.tenant else {
             return;
         };
         match reply {
-            Ok(Response::Evaluated(result)) => tenant.budget.charge(result.fuel_used),
+            Ok(Response::Evaluated(result)) => tenant.budget.charge(
+                result
+                    .fuel_used
+                    .saturating_add(result.cpu_ns.saturating_mul(FUEL_PER_CPU_NS)),
+            ),
             // A cancelled call is charged in full too, or cancelling just
             // before the end would run guests off the budget.
             Err(e)
                 if matches!(
                     e.kind,
-                    ErrorKind::OutOfFuel | ErrorKind::DeadlineExceeded | ErrorKind::Cancelled
+                    ErrorKind::OutOfFuel
+                        | ErrorKind::CpuTimeExceeded
+                        | ErrorKind::DeadlineExceeded
+                        | ErrorKind::Cancelled
                 ) =>
             {
                 tenant.budget.charge(given)
@@ -132,6 +150,8 @@ impl Ceilings {
         };
         lower(&mut limits.max_fuel, entry.max_fuel);
         lower(&mut limits.default_fuel, entry.max_fuel);
+        lower(&mut limits.max_cpu_ms, entry.max_cpu_ms);
+        lower(&mut limits.default_cpu_ms, entry.max_cpu_ms);
         lower(&mut limits.max_deadline_ms, entry.max_deadline_ms);
         lower(&mut limits.default_deadline_ms, entry.max_deadline_ms);
         if let Some(c) = entry.module_bytes {
@@ -193,7 +213,11 @@ impl Ceilings {
             let limits = session.info().limits;
             self.admit(&mut request, &limits)?;
             if let Request::Eval(eval) = &request {
-                given = eval.fuel.or(limits.default_fuel).unwrap_or(0);
+                let cpu_ms = eval.cpu_ms.or(limits.default_cpu_ms).unwrap_or(0);
+                given = match eval.fuel.or(limits.default_fuel) {
+                    Some(fuel) => fuel,
+                    None => cpu_ms.saturating_mul(1_000_000 * FUEL_PER_CPU_NS),
+                };
             }
         }
         let mut reply = session.handle(request).await;

@@ -34,7 +34,7 @@ fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) 
     guest_error(e, budget, store.data_mut())
 }
 
-/// Call `export` of `instance` with `args`. Fuel and deadline are already set.
+/// Call `export` of `instance` with `args`. Fuel or CPU time and deadline are already set.
 pub async fn call(
     store: &mut Store<StoreData>,
     instance: Instance,
@@ -96,8 +96,9 @@ pub async fn call(
     drop(ty);
     let start = Instant::now();
     let cutoff = store.data().cutoff();
+    let cpu = store.data().cpu();
     let called = match cutoff
-        .run(func.call_async(&mut *store, &params, &mut results))
+        .run(cpu.charge(func.call_async(&mut *store, &params, &mut results)))
         .await
     {
         Ok(called) => called,
@@ -163,7 +164,9 @@ async fn typed(
             };
             let start = Instant::now();
             let cutoff = store.data().cutoff();
-            let called = match cutoff.run(typed.call_async(&mut *store, (data,))).await {
+            let cpu = store.data().cpu();
+            let guest = cpu.charge(typed.call_async(&mut *store, (data,)));
+            let called = match cutoff.run(guest).await {
                 Ok(called) => called,
                 Err(stop) => Err(store.data_mut().cut_off(stop)),
             };

@@ -27,18 +27,31 @@ pub struct ServerConfig {
     /// The period of the tenants' fuel budgets (default: a minute; tests
     /// shorten it).
     pub quota_period: Option<std::time::Duration>,
+    /// How long a drain (SIGTERM) lets sessions under way go on before
+    /// ending them (default 30 s, [`crate::server::DEFAULT_DRAIN_TIMEOUT`]).
+    pub drain_timeout: Option<std::time::Duration>,
 }
 
 /// Every limit the server enforces. The defaults suit a shared 2-core machine
 /// and a 1,000,000-element sort.
 #[derive(Clone, Debug, clap::Args)]
 pub struct LimitConfig {
-    /// Fuel given to a call that does not ask for an amount.
+    /// Fuel given to a call that does not ask for an amount, in sessions
+    /// metered by fuel (the hello's `metering`).
     #[arg(long, default_value_t = 2_000_000_000)]
     pub fuel: u64,
     /// The most fuel a client may ask for one call.
     #[arg(long, default_value_t = 50_000_000_000)]
     pub max_fuel: u64,
+    /// CPU time given to a call (and to instantiation) that does not ask for
+    /// an amount, in ms, in sessions metered by CPU time (the default): the
+    /// guest's own CPU time, charged from the thread CPU clock. About what
+    /// the default fuel buys.
+    #[arg(long, default_value_t = 1_000)]
+    pub cpu_ms: u64,
+    /// The most CPU time a client may ask for one call, in ms.
+    #[arg(long, default_value_t = 60_000)]
+    pub max_cpu_ms: u64,
     /// Wall-clock deadline of a call (and of instantiation), in ms.
     #[arg(long, default_value_t = 5_000)]
     pub deadline_ms: u64,
@@ -170,6 +183,9 @@ impl LimitConfig {
             concurrent_compiles: self.compiles,
             cache_bytes: self.cache_bytes,
             output_bytes: self.output_bytes,
+            metering: Some(sandcall_protocol::Metering::Cpu),
+            default_cpu_ms: Some(self.cpu_ms),
+            max_cpu_ms: Some(self.max_cpu_ms),
         }
     }
 

@@ -11,7 +11,7 @@
 //! order the requests came.
 
 use crate::access::Access;
-use crate::handshake::{Admitted, Transport, handshake};
+use crate::handshake::{Admitted, PendingSlot, Transport, handshake};
 use crate::inbox::{Arrival, End, Inbox, Waiting};
 use crate::runtime::Runtimes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// How long answers may still take to reach a client once the server shuts
@@ -36,14 +36,15 @@ pub async fn serve(
     socket: TcpStream,
     runtimes: Runtimes,
     access: Arc<Access>,
-    pending: OwnedSemaphorePermit,
+    pending: PendingSlot,
     sessions: Arc<Semaphore>,
     shutdown: CancellationToken,
 ) {
     let peer = socket.peer_addr().ok();
     let _ = socket.set_nodelay(true);
-    // Compiles of a client that has left are dropped (issue 18).
-    let (departed, _watching) = crate::departure::watch(&socket);
+    // Compiles of a client that has left are dropped (issue 18): watched
+    // per compiling request, on this descriptor.
+    let descriptor = crate::departure::Socket::of(&socket);
     let admitted = handshake(
         socket, peer, &runtimes, &access, pending, &sessions, &shutdown,
     );
@@ -56,7 +57,6 @@ pub async fn serve(
     else {
         return;
     };
-    session.watch_departure(departed);
     let context = session.context().clone();
     let idle = access.idle_timeout;
     let seen = OnceLock::new();
@@ -122,7 +122,14 @@ pub async fn serve(
             }
             Ok(request) => {
                 tracing::debug!(id, ?peer, request = request_name(&request), "request");
-                let handling = ceilings.handle(&mut session, request);
+                let _watching = compiles(&request).then(|| {
+                    let (departed, watching) = crate::departure::watch(descriptor);
+                    session.watch_departure(departed);
+                    watching
+                });
+                let kind = request_name(&request);
+                let handling =
+                    crate::metrics::counted(kind, ceilings.handle(&mut session, request));
                 tokio::pin!(handling);
                 // Keep reading while the request runs, for cancels; other
                 // frames wait in the inbox, in order.
@@ -265,6 +272,11 @@ async fn send<T: serde::Serialize>(
 
 async fn flush(transport: &mut Transport) -> Result<(), CodecError> {
     SinkExt::<(u64, &Response)>::flush(transport).await
+}
+
+/// Whether `request` may compile an upload (see [`crate::departure`]).
+fn compiles(request: &Request) -> bool {
+    matches!(request, Request::Execute(_) | Request::Validate { .. })
 }
 
 fn request_name(request: &Request) -> &'static str {

@@ -70,14 +70,15 @@ pub fn to_val(
         (Value::F32(bits), wasmtime::ValType::F32) => Val::F32(*bits),
         (Value::F64(bits), wasmtime::ValType::F64) => Val::F64(*bits),
         (Value::V128(v), wasmtime::ValType::V128) => Val::V128((*v).into()),
-        (Value::NullRef(RefKind::Func), _) if matches!(ref_heap, Some((true, HeapType::Func))) => {
-            Val::FuncRef(None)
-        }
-        (Value::NullRef(RefKind::Extern), _)
-            if matches!(ref_heap, Some((true, HeapType::Extern))) =>
-        {
-            Val::ExternRef(None)
-        }
+        // A null of the parameter's hierarchy (a null structref is a null
+        // anyref): wasm has one null per hierarchy.
+        (Value::NullRef(kind), _) => match (kind, ref_heap) {
+            (RefKind::Func, Some((true, HeapType::Func))) => Val::FuncRef(None),
+            (RefKind::Extern, Some((true, HeapType::Extern))) => Val::ExternRef(None),
+            (RefKind::Any, Some((true, HeapType::Any))) => Val::AnyRef(None),
+            (RefKind::Exn, Some((true, HeapType::Exn))) => Val::ExnRef(None),
+            _ => return Err(mismatch()),
+        },
         (Value::ExternRef(n), _) if matches!(ref_heap, Some((_, HeapType::Extern))) => {
             let r = ExternRef::new(store.as_context_mut(), *n)
                 .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
@@ -110,6 +111,8 @@ pub fn from_val(store: impl AsContext, val: &Val) -> Result<Value, RemoteError> 
         Val::FuncRef(None) => Value::NullRef(RefKind::Func),
         Val::FuncRef(Some(_)) => Value::FuncRef,
         Val::ExternRef(None) => Value::NullRef(RefKind::Extern),
+        Val::AnyRef(None) => Value::NullRef(RefKind::Any),
+        Val::ExnRef(None) => Value::NullRef(RefKind::Exn),
         Val::ExternRef(Some(r)) => {
             let data = r
                 .data(store.as_context())
@@ -127,7 +130,8 @@ pub fn from_val(store: impl AsContext, val: &Val) -> Result<Value, RemoteError> 
         _ => {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
-                "GC references (anyref, exnref …) cannot cross the wire",
+                "non-null GC and exception references (anyref, exnref …) cannot cross \
+                 the wire; their nulls can",
             ));
         }
     })

@@ -25,6 +25,14 @@ pub struct Entry {
     /// Why a component instance can no longer be entered: set by the first
     /// call that failed inside the guest, cleared by a reset.
     pub poisoned: Option<String>,
+    /// A request has reached it since it was instantiated (a call, or a
+    /// read or write of its state): it can no longer be re-instantiated
+    /// elsewhere as if it were the same ([`crate::cross_store`]).
+    pub touched: bool,
+    /// Counts it in `sandcall_instances_live` while it lives.
+    pub _counted: crate::metrics::LiveInstance,
+    /// Its core functions called so far, with their types.
+    pub lookups: core_call::Lookups,
 }
 
 /// The instance itself.
@@ -81,6 +89,9 @@ impl Entry {
             module,
             fuel_used,
             poisoned: None,
+            touched: false,
+            _counted: crate::metrics::LiveInstance::new(),
+            lookups: core_call::Lookups::default(),
         }
     }
 
@@ -100,7 +111,8 @@ impl Entry {
         let mut store = self.group.lock().await;
         let (outcome, fuel_used) = match &self.live {
             Live::Core(instance) => {
-                let func = core_func(*instance, &mut store, name, export)?;
+                let find = |store: &mut Store<StoreData>| core_func(*instance, store, name, export);
+                let func = self.lookups.func(&mut store, export, find)?;
                 let fuel = arm(&mut store, budget)?;
                 let outcome = core_call::call(&mut store, func, export, args, budget).await;
                 (outcome, spent(&*store, fuel))
@@ -114,6 +126,7 @@ impl Entry {
                 (outcome, spent(&*store, fuel))
             }
         };
+        let cpu_ns = store.data().cpu_used_ns();
         drop(store);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
         match outcome {
@@ -123,6 +136,7 @@ impl Entry {
                 guest_ns,
                 // Filled in by the session, which owns the request.
                 output: GuestOutput::default(),
+                cpu_ns,
             }),
             Outcome::Refused(e) => Err(e),
             // Core-wasm semantics: the instance keeps the state the failure left.

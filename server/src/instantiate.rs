@@ -40,14 +40,15 @@ pub async fn alone(
     let fuel = arm(&mut store, budget)?;
     // A start function waiting in WASI is cut off like a call.
     let cutoff = store.data().cutoff();
+    let cpu = store.data().cpu();
     let live = match &module.code {
         Code::Core { pre: Some(pre), .. } => cutoff
-            .run(pre.instantiate_async(&mut *store))
+            .run(cpu.charge(pre.instantiate_async(&mut *store)))
             .await
             .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)))
             .map(Live::Core),
         Code::Component(ComponentCode { pre: Some(pre), .. }) => cutoff
-            .run(pre.instantiate_async(&mut *store))
+            .run(cpu.charge(pre.instantiate_async(&mut *store)))
             .await
             .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)))
             .map(Live::Component),
@@ -109,8 +110,9 @@ pub async fn linked(
             .map_err(internal)?;
     }
     let cutoff = store.data().cutoff();
+    let cpu = store.data().cpu();
     let instance = cutoff
-        .run(linker.instantiate_async(&mut *store, core))
+        .run(cpu.charge(linker.instantiate_async(&mut *store, core)))
         .await
         .unwrap_or_else(|stop| Err(store.data_mut().cut_off(stop)));
     let (live, fuel_used) = settle(&mut store, fuel, budget, instance.map(Live::Core))?;

@@ -1,6 +1,6 @@
-//! `sandcall-server`: runs WebAssembly that clients upload, under fuel,
-//! memory and wall-clock limits, keeping each client's instances in its own
-//! namespace (RPyC classic mode, without giving the server away).
+//! `sandcall-server`: runs WebAssembly that clients upload, under CPU-time
+//! (or fuel), memory and wall-clock limits, keeping each client's instances
+//! in its own namespace (RPyC classic mode, without giving the server away).
 //!
 //! [`run`] serves an already-bound listener until a shutdown token is
 //! cancelled; [`EmbeddedServer`] runs one inside another program, on a port
@@ -9,18 +9,20 @@
 //!
 //! # Layout
 //! How an `eval` of a core export flows, top to bottom:
-//! - `server`: the listener, connection limit and graceful shutdown;
+//! - `server`: the listener, connection limit, drain and graceful shutdown;
 //!   `embedded`: a server inside another program.
 //! - `connection`: one client: handshake, then frames in, answers out,
 //!   reading on while a request runs (cancels; the rest waits in `inbox`);
 //!   `handshake`: TLS, the hello and `access` (tokens of `tenants`, TLS
-//!   from `tls`, timeouts, the throttle of token guessers); `ceilings`: a
-//!   tenant's caps and its `quota` of fuel per minute.
+//!   from `tls`, timeouts, the throttle of token guessers; the oldest
+//!   pending handshake evicted when every handshake slot is taken);
+//!   `ceilings`: a tenant's caps and its `quota` of fuel per minute.
 //!   `departure`: noticing a client that left while its upload compiles.
 //! - `session`: the commands: each request checked against the limits in
 //!   one place, then applied to the connection's namespace.
 //! - `namespace`: named instances and registrations; `instantiate`: code in a
-//!   fresh store or in the store of the instances it imports from.
+//!   fresh store or in the store of the instances it imports from;
+//!   `cross_store`: imports from instances in several stores.
 //! - `instance`: one instance and calls into it; `instance_state`: its
 //!   globals and memories.
 //! - `core_call` and `component_call`: one call each, with `core_values` and
@@ -29,14 +31,18 @@
 //! - `call_context`: what a connection's requests share with their stores:
 //!   the `guest_output` capture (WASI stdout and stderr, bounded) and the
 //!   token that cancels the request under way.
-//! - `store`: a wasmtime store, its data and the budget of guest code in it;
+//! - `store`: a wasmtime store, its data and the budget of guest code in it
+//!   (fuel, or CPU time charged per poll by `cpu_budget`);
 //!   `limiter`: its memory and table caps, drawing on the connection's and
 //!   the server's `memory_budget`; `cutoff`: guest code stopped at
 //!   its deadline or at shutdown also while it waits in a host call.
-//! - `runtime`: an engine per mode, its epoch ticker, its WASI `linker`s, its
+//! - `runtime`: an engine per mode (two sandboxed: CPU-time budgets and
+//!   fuel), its epoch ticker, its WASI `linker`s, its
 //!   module `cache` (bounded in bytes; uploads checked against the `compile`
 //!   bounds first; a `component`'s exports worked out once) and what `wasi`
 //!   grants.
+//! - `metrics`: the Prometheus series, counted by one-line hooks; `http`:
+//!   `--metrics`, serving them and `/healthz` (503 while draining).
 //! - `config`: every limit, with defaults and command-line flags.
 //! - `allocator`: glibc thresholds that keep large freed buffers for reuse.
 
@@ -52,11 +58,14 @@ mod config;
 mod connection;
 mod core_call;
 mod core_values;
+mod cpu_budget;
+mod cross_store;
 mod cutoff;
 mod departure;
 mod embedded;
 mod guest_output;
 mod handshake;
+mod http;
 mod inbox;
 mod instance;
 mod instance_state;
@@ -64,6 +73,7 @@ mod instantiate;
 mod limiter;
 mod linker;
 mod memory_budget;
+mod metrics;
 mod namespace;
 mod outcome;
 mod quota;
@@ -82,6 +92,6 @@ pub use allocator::tune_allocator;
 pub use cache::CacheStats;
 pub use config::{LimitConfig, ServerConfig};
 pub use embedded::EmbeddedServer;
-pub use server::{ServerError, run};
+pub use server::{Listeners, ServerError, run, run_with};
 pub use tenants::add as add_tenant;
 pub use tls::TlsConfig;

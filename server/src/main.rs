@@ -16,7 +16,9 @@ use tokio_util::sync::CancellationToken;
 #[command(
     version,
     after_help = "Logs go to stderr; set their level with SANDCALL_LOG (default: info). \
-                  SIGINT or SIGTERM stops the server once each connection's call under way is answered."
+                  SIGTERM drains: /healthz turns 503, no new sessions, those under way get up to \
+                  --drain-timeout to end. SIGINT (or a second SIGTERM) stops the server once each \
+                  connection's call under way is answered."
 )]
 struct Args {
     #[command(subcommand)]
@@ -56,6 +58,15 @@ struct Args {
     /// Close sessions idle this long, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     idle_timeout: u64,
+    /// Serve HTTP on this address: `/metrics` (Prometheus text) and
+    /// `/healthz` (200 while accepting, 503 while draining). Port 0 picks a
+    /// free port; the real address is printed as `metrics on ADDR`.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// On SIGTERM, how long sessions under way may go on before they are
+    /// ended, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    drain_timeout: u64,
     #[command(flatten)]
     limits: LimitConfig,
 }
@@ -124,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
             }),
         tenants: args.tenants,
         idle_timeout: Some(std::time::Duration::from_secs(args.idle_timeout)),
+        drain_timeout: Some(std::time::Duration::from_secs(args.drain_timeout)),
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -132,36 +144,61 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     sandcall_server::check_exposure(addr, &config, args.insecure)?;
     println!("listening on {addr}");
+    let metrics = match &args.metrics {
+        Some(at) => {
+            let metrics = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("while binding --metrics {at}"))?;
+            println!("metrics on {}", metrics.local_addr()?);
+            Some(metrics)
+        }
+        None => None,
+    };
     std::io::stdout().flush()?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    sandcall_server::run(listener, config, shutdown)
+    let (drain, shutdown) = (CancellationToken::new(), CancellationToken::new());
+    tokio::spawn(stop_on_signal(drain.clone(), shutdown.clone()));
+    let listeners = sandcall_server::Listeners {
+        sessions: listener,
+        metrics,
+    };
+    sandcall_server::run_with(listeners, config, drain, shutdown)
         .await
         .context("while serving")?;
     Ok(())
 }
 
-/// Cancel `shutdown` on SIGINT or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM cancels `drain` (a second one, `shutdown`); SIGINT cancels
+/// `shutdown`.
+async fn stop_on_signal(drain: CancellationToken, shutdown: CancellationToken) {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => {
+                    if drain.is_cancelled() {
+                        break;
+                    }
+                    tracing::info!("SIGTERM: draining");
+                    drain.cancel();
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = &drain;
+    }
     tracing::info!("signal received, stopping");
     shutdown.cancel();
 }

@@ -84,8 +84,7 @@ impl MemoryBudget {
         self.held.fetch_sub(bytes, Ordering::AcqRel);
     }
 
-    /// Bytes held now.
-    #[cfg(test)]
+    /// Bytes held now (also for `sandcall_guest_memory_bytes`).
     pub fn held(&self) -> usize {
         self.held.load(Ordering::Acquire)
     }

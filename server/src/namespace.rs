@@ -4,10 +4,12 @@
 
 use crate::cache::{CachedModule, Code};
 use crate::call_context::CallContext;
+use crate::cross_store;
 use crate::instance::{Entry, Live};
 use crate::instantiate;
 use crate::memory_budget::MemoryBudget;
 use crate::runtime::Runtime;
+use crate::store::StoreGroup;
 use crate::wasi::{WasiGrant, is_wasi_module};
 use sandcall_protocol::{ErrorKind, InstanceInfo, RemoteError, hint};
 use std::collections::BTreeMap;
@@ -24,6 +26,10 @@ pub struct Namespace {
     instances: BTreeMap<String, Entry>,
     /// Module name → instance name.
     registry: BTreeMap<String, String>,
+    /// Store → store it imports from through proxies ([`cross_store`]):
+    /// kept acyclic, so that dropping instances always frees their stores;
+    /// an edge goes when its importing store holds no instance any more.
+    links: Vec<(StoreGroup, StoreGroup)>,
     /// Where this connection's guest output goes, and its cancellations.
     context: CallContext,
     /// A tenant's ceiling on the instances held, below the server's.
@@ -40,6 +46,7 @@ impl Namespace {
             runtime,
             instances: BTreeMap::new(),
             registry: BTreeMap::new(),
+            links: Vec::new(),
             instances_cap: None,
         }
     }
@@ -102,25 +109,38 @@ impl Namespace {
         &self.runtime
     }
 
-    /// The instance called `name`.
+    /// The instance called `name`, for a request that may change it (it is
+    /// marked [`Entry::touched`]).
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`].
     pub fn get(&mut self, name: &str) -> Result<&mut Entry, RemoteError> {
-        if !self.instances.contains_key(name) {
+        self.find(name)?;
+        let entry = self
+            .instances
+            .get_mut(name)
+            .ok_or_else(|| RemoteError::new(ErrorKind::Internal, "an instance vanished"))?;
+        // Whatever the request, its state may now differ from a fresh one.
+        entry.touched = true;
+        Ok(entry)
+    }
+
+    /// The instance called `name`, left untouched.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`].
+    fn find(&self, name: &str) -> Result<&Entry, RemoteError> {
+        self.instances.get(name).ok_or_else(|| {
             let names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
-            return Err(RemoteError::new(
+            RemoteError::new(
                 ErrorKind::NotFound,
                 format!(
                     "no instance named `{}`{}",
                     sandcall_protocol::value::preview(&name, 200),
                     hint::unknown(name, "instances in this namespace", &names)
                 ),
-            ));
-        }
-        self.instances
-            .get_mut(name)
-            .ok_or_else(|| RemoteError::new(ErrorKind::Internal, "an instance vanished"))
+            )
+        })
     }
 
     /// Compile (or find in the cache) and instantiate `bytes` under `name`.
@@ -171,21 +191,118 @@ impl Namespace {
             ..entry.describe(name, Vec::new()).await
         };
         self.instances.insert(name.to_string(), entry);
+        self.prune_links();
         Ok(info)
     }
 
     /// Instantiate in a fresh store, or in the store of the registered
-    /// instances it imports from.
-    async fn instantiate(&self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
+    /// instances it imports from; from several stores, as
+    /// [`cross_store`] places it.
+    async fn instantiate(&mut self, module: Arc<CachedModule>) -> Result<Entry, RemoteError> {
+        if let Code::Core { module: core, .. } = &module.clone().code {
+            self.gather(core).await?;
+        }
         let providers = match &module.code {
             Code::Core { module: core, .. } => self.providers(core)?,
             Code::Component(_) => Vec::new(),
         };
-        if providers.is_empty() {
-            instantiate::alone(&self.runtime, &self.memory, module, &self.context).await
-        } else {
-            instantiate::linked(&self.runtime, module, &providers).await
+        let Some((_, first)) = providers.first() else {
+            return instantiate::alone(&self.runtime, &self.memory, module, &self.context).await;
+        };
+        if providers.iter().all(|(_, e)| e.group.same(&first.group)) {
+            return instantiate::linked(&self.runtime, module, &providers).await;
         }
+        let Code::Core { module: core, .. } = &module.code else {
+            return Err(RemoteError::new(
+                ErrorKind::Internal,
+                "a component with providers",
+            ));
+        };
+        let placement = cross_store::place(core, &providers)?;
+        let home = providers[placement.home].1.group.clone();
+        if let Some(other) = placement.others.iter().find(|o| self.reaches(o, &home)) {
+            let name = providers
+                .iter()
+                .find(|(_, e)| e.group.same(other))
+                .map_or("", |(m, _)| m);
+            return Err(RemoteError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "importing from `{name}` here would make two stores import from each \
+                     other (a cycle of instances that no drop could free); import from \
+                     `{}` alone, or re-execute `{name}` after this module",
+                    providers[placement.home].0
+                ),
+            ));
+        }
+        let entry =
+            cross_store::instantiate(&self.runtime, module.clone(), &providers, &placement).await?;
+        for other in placement.others {
+            self.links.push((home.clone(), other));
+        }
+        Ok(entry)
+    }
+
+    /// Bring the providers of `core`'s state imports into one store where
+    /// they are in several: each that [`cross_store::movable`] allows is
+    /// instantiated again in the store of the first that is not (or of the
+    /// first), under its own name. Those that cannot move stay, and
+    /// [`cross_store::place`] names them.
+    async fn gather(&mut self, core: &wasmtime::Module) -> Result<(), RemoteError> {
+        let names: Vec<String> = cross_store::state_providers(core)
+            .into_iter()
+            .filter_map(|m| self.registry.get(m).cloned())
+            .filter(|name| self.instances.contains_key(name))
+            .collect();
+        let movable = |name: &String| {
+            let entry = &self.instances[name];
+            let alone = self
+                .instances
+                .values()
+                .filter(|e| e.group.same(&entry.group))
+                .count()
+                == 1
+                && !self
+                    .links
+                    .iter()
+                    .any(|(a, b)| a.same(&entry.group) || b.same(&entry.group));
+            cross_store::movable(entry, alone)
+        };
+        let movable: Vec<bool> = names.iter().map(movable).collect();
+        let home = movable.iter().position(|m| !m).unwrap_or(0);
+        let Some(home) = names.get(home) else {
+            return Ok(());
+        };
+        let home = self.instances[home].group.clone();
+        for (name, movable) in names.iter().zip(movable) {
+            let entry = &self.instances[name];
+            if entry.group.same(&home) || !movable {
+                continue;
+            }
+            let moved = cross_store::move_into(&self.runtime, entry, &home).await?;
+            tracing::debug!(instance = name, "moved into the store of what imports it");
+            self.instances.insert(name.clone(), moved);
+        }
+        Ok(())
+    }
+
+    /// Whether store `from` imports from store `to`, directly or not,
+    /// through proxies.
+    fn reaches(&self, from: &StoreGroup, to: &StoreGroup) -> bool {
+        let mut seen: Vec<&StoreGroup> = vec![from];
+        let mut next = 0;
+        while let Some(store) = seen.get(next).copied() {
+            next += 1;
+            if store.same(to) {
+                return true;
+            }
+            for (_, target) in self.links.iter().filter(|(s, _)| s.same(store)) {
+                if !seen.iter().any(|s| s.same(target)) {
+                    seen.push(target);
+                }
+            }
+        }
+        false
     }
 
     /// The registered instances `core` imports from, by the module name it
@@ -244,6 +361,7 @@ impl Namespace {
         let registered = self.registrations(name);
         let info = fresh.describe(name, registered).await;
         self.instances.insert(name.to_string(), fresh);
+        self.prune_links();
         Ok(info)
     }
 
@@ -253,7 +371,8 @@ impl Namespace {
     /// Unknown instance, too many registrations, or a component (only core
     /// instances are imported from).
     pub fn register(&mut self, name: &str, as_name: &str) -> Result<(), RemoteError> {
-        if let Live::Component(_) = self.get(name)?.live {
+        // Registering changes nothing in it (not `get`: it may still move).
+        if let Live::Component(_) = self.find(name)?.live {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
                 format!("`{name}` is a component; only core instances can be registered"),
@@ -277,12 +396,21 @@ impl Namespace {
     pub fn drop_instance(&mut self, name: &str) -> Result<(), RemoteError> {
         self.get(name)?;
         self.remove(name);
+        self.prune_links();
         Ok(())
     }
 
     fn remove(&mut self, name: &str) {
         self.instances.remove(name);
         self.registry.retain(|_, target| target != name);
+    }
+
+    /// Forget what a store with no instance left imported through proxies:
+    /// the store (and its proxies) is freed once nothing imports from it.
+    fn prune_links(&mut self) {
+        let instances = &self.instances;
+        self.links
+            .retain(|(from, _)| instances.values().any(|e| e.group.same(from)));
     }
 
     /// Describe every instance.

@@ -25,8 +25,8 @@ pub enum Outcome {
 ///
 /// What the store's limiter refused, if anything, explains failures that are
 /// not traps (an initial memory over the cap); other non-trap failures of an
-/// instantiation are link errors. An interrupt is a deadline or a shutdown,
-/// as the store noted when it stopped the guest.
+/// instantiation are link errors. An interrupt is a deadline, a shutdown, a cancel or
+/// a CPU-time budget used up, as the store noted when it stopped the guest.
 pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) -> RemoteError {
     let refusal = store.take_refusal();
     let stop = store.take_stop();
@@ -37,6 +37,12 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) ->
                 store.ceilings().out_of_fuel(budget.fuel),
             ),
             Trap::Interrupt => match (stop, budget.deadline_ms) {
+                (Some(Stop::CpuTime), _) => RemoteError::new(
+                    ErrorKind::CpuTimeExceeded,
+                    store
+                        .ceilings()
+                        .out_of_cpu(budget.cpu_ms.unwrap_or(0), store.cpu_used_ns()),
+                ),
                 (Some(Stop::Cancelled), _) => RemoteError::new(
                     ErrorKind::Cancelled,
                     "the client cancelled the call; the guest was stopped",

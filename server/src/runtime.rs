@@ -1,6 +1,8 @@
-//! One wasmtime [`Engine`] per mode, with everything built once for it: the
-//! epoch ticker that enforces deadlines, the WASI linkers, the cache of
-//! compiled modules and the settings of its stores.
+//! One wasmtime [`Engine`] per mode and way of metering, with everything
+//! built once for it: the epoch ticker that enforces deadlines and CPU-time
+//! budgets, the WASI linkers, the cache of compiled modules and the
+//! settings of its stores. Sandboxed mode has two engines: CPU-time budgets
+//! (the default; code without fuel checks) and fuel (deterministic).
 //!
 //! Every wasmtime object made from this engine stays with this `Runtime`;
 //! nothing crosses to another engine.
@@ -13,7 +15,7 @@ use crate::linker::Linkers;
 use crate::memory_budget::MemoryBudget;
 use crate::store::{Budget, Ceilings, StoreGroup, StoreSettings};
 use crate::wasi::WasiGrant;
-use sandcall_protocol::{Limits, Mode};
+use sandcall_protocol::{Limits, Metering, Mode};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +27,8 @@ use wasmtime::{Config, Engine};
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// The WebAssembly proposals enabled beyond wasm 1.0, in both modes, as
-/// reported by `info`: exactly these, every other one is refused (GC,
-/// exceptions, memory64, threads, relaxed SIMD, wide arithmetic, custom page
+/// reported by `info`: exactly these, every other one is refused (memory64,
+/// threads, relaxed SIMD, wide arithmetic, custom page
 /// sizes, stack switching). `component-model` says that `execute` takes
 /// components too.
 pub const FEATURES: &[&str] = &[
@@ -41,31 +43,48 @@ pub const FEATURES: &[&str] = &[
     "function-references",
     "extended-const",
     "multi-memory",
+    "gc",
+    "exceptions",
     "component-model",
 ];
 
 /// The wasmtime version the server is built against (pinned in Cargo.toml).
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// An engine for one mode, with its epoch ticker, its WASI linkers, its
-/// module cache and the settings of its stores.
+/// An engine for one mode and way of metering, with its epoch ticker, its
+/// WASI linkers, its module cache and the settings of its stores.
 pub struct Runtime {
     engine: Engine,
     cache: Arc<ModuleCache>,
     linkers: Arc<Linkers>,
     limits: LimitConfig,
     mode: Mode,
+    /// How calls are bounded (`None`: unrestricted, not at all).
+    metering: Option<Metering>,
     stores: StoreSettings,
 }
 
 impl Runtime {
-    /// Build the sandboxed engine: fuel metering, epoch interruption, a
-    /// bounded wasm stack, and WASI that grants nothing.
+    /// Build the two sandboxed engines, CPU-time budgets (the default) and
+    /// fuel metering, sharing the server's memory budget: both have epoch
+    /// interruption, a bounded wasm stack, and WASI that grants nothing.
     ///
     /// # Errors
     /// When wasmtime rejects the configuration (e.g. a stack limit it cannot honour).
-    pub fn sandboxed(limits: LimitConfig) -> wasmtime::Result<Arc<Runtime>> {
-        Runtime::build(Mode::Sandboxed, limits, WasiGrant::Nothing)
+    pub fn sandboxed(limits: LimitConfig) -> wasmtime::Result<(Arc<Runtime>, Arc<Runtime>)> {
+        let sandboxed = |metering, memory| {
+            let grant = WasiGrant::Nothing;
+            Runtime::build(
+                Mode::Sandboxed,
+                Some(metering),
+                limits.clone(),
+                grant,
+                memory,
+            )
+        };
+        let cpu = sandboxed(Metering::Cpu, None)?;
+        let fuel = sandboxed(Metering::Fuel, Some(cpu.stores.server_memory.clone()))?;
+        Ok((cpu, fuel))
     }
 
     /// Build the unrestricted engine: no fuel metering (its code carries no
@@ -77,14 +96,24 @@ impl Runtime {
     /// # Errors
     /// As [`Runtime::sandboxed`].
     pub fn unrestricted(limits: LimitConfig, dir: PathBuf) -> wasmtime::Result<Arc<Runtime>> {
-        Runtime::build(Mode::Unrestricted, limits, WasiGrant::Host { dir })
+        let grant = WasiGrant::Host { dir };
+        Runtime::build(Mode::Unrestricted, None, limits, grant, None)
     }
 
-    fn build(mode: Mode, limits: LimitConfig, grant: WasiGrant) -> wasmtime::Result<Arc<Runtime>> {
+    /// An engine for `mode` metered by `metering`, its guests granted
+    /// `grant`, its stores' memory counted against `server_memory`
+    /// (default: a budget of its own).
+    fn build(
+        mode: Mode,
+        metering: Option<Metering>,
+        limits: LimitConfig,
+        grant: WasiGrant,
+        server_memory: Option<Arc<MemoryBudget>>,
+    ) -> wasmtime::Result<Arc<Runtime>> {
         let mut config = Config::new();
         let wasm_stack = usize::try_from(limits.wasm_stack_bytes).unwrap_or(usize::MAX);
         config
-            .consume_fuel(mode == Mode::Sandboxed)
+            .consume_fuel(metering == Some(Metering::Fuel))
             .epoch_interruption(true)
             .max_wasm_stack(wasm_stack)
             // Guests run on fibers (async calls); their stacks must hold the
@@ -99,11 +128,13 @@ impl Runtime {
             .wasm_extended_const(true)
             .wasm_multi_memory(true)
             // Exactly the proposals `FEATURES` lists. Wasmtime's defaults
-            // add more (GC, exceptions, memory64, relaxed SIMD, …), whose
-            // heaps and semantics the limits here were not built or tested
-            // for; each is refused as an invalid module instead.
-            .wasm_gc(false)
-            .wasm_exceptions(false)
+            // add more (memory64, relaxed SIMD, …), whose semantics the
+            // limits here were not built or tested for; each is refused as
+            // an invalid module instead. GC and exceptions (WebAssembly 3.0): the GC heap is a linear
+            // memory of the store, created and grown through its limiter,
+            // so the store's byte cap bounds it (the wast tests prove it).
+            .wasm_gc(true)
+            .wasm_exceptions(true)
             .wasm_memory64(false)
             .wasm_relaxed_simd(false)
             .wasm_wide_arithmetic(false)
@@ -113,6 +144,8 @@ impl Runtime {
         spawn_ticker(&engine)?;
         let linkers = Arc::new(Linkers::new(&engine)?);
         let sandboxed = mode == Mode::Sandboxed;
+        let fuel = metering == Some(Metering::Fuel);
+        let cpu = metering == Some(Metering::Cpu);
         // Unrestricted stores cap nothing beyond wasm's own limits.
         let capped = |n: u64| sandboxed.then(|| usize::try_from(n).ok()).flatten();
         let whole = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -132,17 +165,22 @@ impl Runtime {
                     10_000
                 },
             },
-            server_memory: MemoryBudget::new(
-                "the server's memory",
-                "server-memory-bytes",
-                capped(limits.server_memory_bytes),
-            ),
+            // Both sandboxed engines draw on one budget of server memory.
+            server_memory: server_memory.unwrap_or_else(|| {
+                MemoryBudget::new(
+                    "the server's memory",
+                    "server-memory-bytes",
+                    capped(limits.server_memory_bytes),
+                )
+            }),
             grant,
             stopping: CancellationToken::new(),
             ceilings: Ceilings {
-                fuel: sandboxed.then_some(limits.fuel),
-                max_fuel: sandboxed.then_some(limits.max_fuel),
+                fuel: fuel.then_some(limits.fuel),
+                max_fuel: fuel.then_some(limits.max_fuel),
                 max_deadline_ms: sandboxed.then_some(limits.max_deadline_ms),
+                cpu_ms: cpu.then_some(limits.cpu_ms),
+                max_cpu_ms: cpu.then_some(limits.max_cpu_ms),
             },
         };
         // Unrestricted uploads are trusted: only the compile semaphore and
@@ -170,6 +208,7 @@ impl Runtime {
             engine,
             limits,
             mode,
+            metering,
             stores,
         }))
     }
@@ -179,6 +218,11 @@ impl Runtime {
     /// wait for.
     pub fn stop_guests(&self) {
         self.stores.stopping.cancel();
+    }
+
+    /// Bytes of memories and tables this runtime's guests hold now.
+    pub fn memory_held(&self) -> usize {
+        self.stores.server_memory.held()
     }
 
     /// A fresh store of this engine, with this mode's limits and WASI
@@ -208,12 +252,12 @@ impl Runtime {
     }
 
     /// What instantiation may spend (a start function runs guest code): the
-    /// default fuel and deadline, neither in unrestricted mode.
+    /// default fuel or CPU time and deadline, none in unrestricted mode.
     pub fn start_budget(&self) -> Budget {
-        let sandboxed = self.sandboxed_mode();
         Budget {
-            fuel: sandboxed.then_some(self.limits.fuel),
-            deadline_ms: sandboxed.then_some(self.limits.deadline_ms),
+            fuel: (self.metering == Some(Metering::Fuel)).then_some(self.limits.fuel),
+            deadline_ms: self.sandboxed_mode().then_some(self.limits.deadline_ms),
+            cpu_ms: (self.metering == Some(Metering::Cpu)).then_some(self.limits.cpu_ms),
         }
     }
 
@@ -238,7 +282,13 @@ impl Runtime {
         self.mode
     }
 
-    /// Whether calls are metered with fuel and held to default deadlines.
+    /// How calls are bounded: CPU time or fuel (`None`: unrestricted).
+    pub fn metering(&self) -> Option<Metering> {
+        self.metering
+    }
+
+    /// Whether calls are metered (CPU time or fuel) and held to default
+    /// deadlines.
     pub fn sandboxed_mode(&self) -> bool {
         self.mode == Mode::Sandboxed
     }
@@ -251,9 +301,16 @@ impl Runtime {
     /// The limits in force in this mode, as reported to clients.
     pub fn report(&self) -> Limits {
         let mut limits = self.limits.report();
-        if !self.sandboxed_mode() {
+        limits.metering = self.metering;
+        if self.metering != Some(Metering::Fuel) {
             limits.default_fuel = None;
             limits.max_fuel = None;
+        }
+        if self.metering != Some(Metering::Cpu) {
+            limits.default_cpu_ms = None;
+            limits.max_cpu_ms = None;
+        }
+        if !self.sandboxed_mode() {
             limits.default_deadline_ms = None;
             limits.max_deadline_ms = None;
             limits.memory_bytes = None;
@@ -288,36 +345,43 @@ fn spawn_ticker(engine: &Engine) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The runtimes a server offers: sandboxed always, unrestricted only when
-/// the server was started allowing it. They share nothing wasmtime made.
+/// The runtimes a server offers: sandboxed with CPU-time budgets and with
+/// fuel always, unrestricted only when the server was started allowing it.
+/// They share nothing wasmtime made.
 #[derive(Clone)]
 pub struct Runtimes {
+    /// Sandboxed, with CPU-time budgets (the default).
     pub sandboxed: Arc<Runtime>,
+    /// Sandboxed, metered by fuel (deterministic).
+    pub fuel: Arc<Runtime>,
     pub unrestricted: Option<Arc<Runtime>>,
 }
 
 impl Runtimes {
-    /// The runtime serving `mode`, if this server offers it.
-    pub fn for_mode(&self, mode: Mode) -> Option<&Arc<Runtime>> {
-        match mode {
-            Mode::Sandboxed => Some(&self.sandboxed),
-            Mode::Unrestricted => self.unrestricted.as_ref(),
+    /// The runtime serving `mode` metered by `metering` (unrestricted mode
+    /// meters nothing and ignores it), if this server offers it.
+    pub fn for_mode(&self, mode: Mode, metering: Metering) -> Option<&Arc<Runtime>> {
+        match (mode, metering) {
+            (Mode::Sandboxed, Metering::Cpu) => Some(&self.sandboxed),
+            (Mode::Sandboxed, Metering::Fuel) => Some(&self.fuel),
+            (Mode::Unrestricted, _) => self.unrestricted.as_ref(),
         }
     }
 
-    /// Interrupt the guests of both runtimes (shutdown).
+    /// Interrupt the guests of every runtime (shutdown).
     pub fn stop_guests(&self) {
         self.sandboxed.stop_guests();
+        self.fuel.stop_guests();
         if let Some(unrestricted) = &self.unrestricted {
             unrestricted.stop_guests();
         }
     }
 
-    /// What the module caches of both runtimes have done, summed.
+    /// What the module caches of every runtime have done, summed.
     pub fn cache_stats(&self) -> CacheStats {
         let mut stats = self.sandboxed.cache.stats();
-        if let Some(unrestricted) = &self.unrestricted {
-            let more = unrestricted.cache.stats();
+        for more in std::iter::once(&self.fuel).chain(&self.unrestricted) {
+            let more = more.cache.stats();
             stats.hits += more.hits;
             stats.misses += more.misses;
             stats.cached += more.cached;

@@ -6,8 +6,8 @@ use crate::namespace::Namespace;
 use crate::runtime::{FEATURES, Runtime, WASMTIME_VERSION};
 use crate::store::Budget;
 use sandcall_protocol::{
-    CancelOutcome, ErrorKind, Eval, GuestOutput, Mode, PROTOCOL_VERSION, RemoteError, Request,
-    Response, ServerInfo,
+    CancelOutcome, ErrorKind, Eval, GuestOutput, Metering, Mode, PROTOCOL_VERSION, RemoteError,
+    Request, Response, ServerInfo,
 };
 use std::sync::Arc;
 
@@ -140,7 +140,7 @@ impl Session {
 
     /// Refuse what the limits forbid before anything is looked up, compiled
     /// or run: module sizes, names, and reads larger than a frame. A call's
-    /// fuel and deadline are checked by [`Session::budget`].
+    /// fuel or CPU time and deadline are checked by [`Session::budget`].
     fn check(&self, request: &Request) -> Result<(), RemoteError> {
         let limits = self.namespace.runtime().limits();
         let module_size = |module: &[u8]| {
@@ -177,18 +177,34 @@ impl Session {
         }
     }
 
-    /// The fuel and deadline of a call: what it asked for, within the limits.
-    /// Unrestricted calls are not metered and have a deadline only when they
-    /// ask for one.
+    /// The fuel or CPU time, and the deadline, of a call: what it asked
+    /// for, within the limits. A session meters one way (its hello's
+    /// `metering`); asking for the other is refused. Unrestricted calls are
+    /// not metered and have a deadline only when they ask for one.
     fn budget(&self, eval: &Eval) -> Result<Budget, RemoteError> {
         let runtime = self.namespace.runtime();
+        let metering = runtime.metering();
+        let bad = |message: &str| Err(RemoteError::new(ErrorKind::BadRequest, message));
+        if eval.fuel.is_some() && metering != Some(Metering::Fuel) {
+            return bad(match metering {
+                None => "unrestricted mode does not meter fuel; leave the call's fuel unset",
+                Some(_) => {
+                    "this session meters CPU time, not fuel: ask for CPU time instead \
+                     (`--cpu-ms N`, the library's `Eval::cpu_ms`), or connect with fuel \
+                     metering (`sandcall --metering fuel`, `ConnectOptions::metering`)"
+                }
+            });
+        }
+        if eval.cpu_ms.is_some() && metering != Some(Metering::Cpu) {
+            return bad(match metering {
+                None => "unrestricted mode does not meter CPU time; leave the call's cpu_ms unset",
+                Some(_) => {
+                    "this session meters fuel, not CPU time: ask for fuel instead (`--fuel N`, \
+                     the library's `Eval::fuel`), or connect with CPU metering (the default)"
+                }
+            });
+        }
         if !runtime.sandboxed_mode() {
-            if eval.fuel.is_some() {
-                return Err(RemoteError::new(
-                    ErrorKind::BadRequest,
-                    "unrestricted mode does not meter fuel; leave the call's fuel unset",
-                ));
-            }
             if eval.deadline_ms == Some(0) {
                 return Err(RemoteError::new(
                     ErrorKind::ResourceLimit,
@@ -198,16 +214,27 @@ impl Session {
             return Ok(Budget {
                 fuel: None,
                 deadline_ms: eval.deadline_ms,
+                cpu_ms: None,
             });
         }
         let limits = runtime.limits();
         let fuel = eval.fuel.unwrap_or(limits.fuel);
-        if fuel > limits.max_fuel {
+        if metering == Some(Metering::Fuel) && fuel > limits.max_fuel {
             return Err(RemoteError::new(
                 ErrorKind::ResourceLimit,
                 format!(
                     "asked for {fuel} fuel; a call may have at most {}",
                     limits.max_fuel
+                ),
+            ));
+        }
+        let cpu_ms = eval.cpu_ms.unwrap_or(limits.cpu_ms);
+        if metering == Some(Metering::Cpu) && (cpu_ms == 0 || cpu_ms > limits.max_cpu_ms) {
+            return Err(RemoteError::new(
+                ErrorKind::ResourceLimit,
+                format!(
+                    "asked for {cpu_ms} ms of CPU time; it must be 1 to {} ms",
+                    limits.max_cpu_ms
                 ),
             ));
         }
@@ -222,8 +249,9 @@ impl Session {
             ));
         }
         Ok(Budget {
-            fuel: Some(fuel),
+            fuel: (metering == Some(Metering::Fuel)).then_some(fuel),
             deadline_ms: Some(deadline_ms),
+            cpu_ms: (metering == Some(Metering::Cpu)).then_some(cpu_ms),
         })
     }
 }

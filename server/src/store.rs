@@ -7,6 +7,7 @@
 //! never cross stores. A group is freed when its last instance is dropped.
 
 use crate::call_context::CallContext;
+use crate::cpu_budget::CpuMeter;
 use crate::limiter::{Caps, Limiter};
 use crate::memory_budget::MemoryBudget;
 use crate::wasi::WasiGrant;
@@ -19,14 +20,16 @@ use wasmtime::{AsContext, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-/// What guest code may spend: the fuel and wall-clock deadline of one call
-/// or instantiation.
+/// What guest code may spend: the fuel or CPU time, and the wall-clock
+/// deadline, of one call or instantiation.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
-    /// Fuel given (`None`: not metered).
+    /// Fuel given (`None`: not metered by fuel).
     pub fuel: Option<u64>,
     /// Wall-clock deadline in ms (`None`: none, only in unrestricted mode).
     pub deadline_ms: Option<u64>,
+    /// CPU time given, in ms (`None`: not metered by CPU time).
+    pub cpu_ms: Option<u64>,
 }
 
 /// What a call may ask for, named in the errors of a call that used up its
@@ -40,6 +43,11 @@ pub struct Ceilings {
     /// The longest deadline a call may ask for, in ms (`--max-deadline-ms`;
     /// `None`: no ceiling).
     pub max_deadline_ms: Option<u64>,
+    /// The CPU time a call gets when it asks for none, in ms (`--cpu-ms`;
+    /// `None`: not metered by CPU time).
+    pub cpu_ms: Option<u64>,
+    /// The most CPU time a call may ask for, in ms (`--max-cpu-ms`).
+    pub max_cpu_ms: Option<u64>,
 }
 
 impl Ceilings {
@@ -65,6 +73,35 @@ impl Ceilings {
         if self.fuel == Some(fuel) {
             message.push_str(&format!(
                 "; a start function gets the default, `sandcall-server --fuel {fuel}`"
+            ));
+        }
+        message
+    }
+
+    /// Why a guest given `given_ms` of CPU time was stopped, having used
+    /// `used_ns`, and how to give it more.
+    pub fn out_of_cpu(&self, given_ms: u64, used_ns: u64) -> String {
+        let mut message = format!(
+            "the guest used {:.1} ms of CPU time, past the {given_ms} ms it was given, and \
+             was stopped",
+            used_ns as f64 / 1e6
+        );
+        if let Some(max) = self.max_cpu_ms {
+            if given_ms < max {
+                message.push_str(&format!(
+                    "; a call may ask for up to {max} ms with `--cpu-ms N` (the library's \
+                     `Eval::cpu_ms`; the server's ceiling is `sandcall-server --max-cpu-ms`)"
+                ));
+            } else {
+                message.push_str(&format!(
+                    "; that is the most a call may have here (`sandcall-server --max-cpu-ms \
+                     {max}`)"
+                ));
+            }
+        }
+        if self.cpu_ms == Some(given_ms) {
+            message.push_str(&format!(
+                "; a start function gets the default, `sandcall-server --cpu-ms {given_ms}`"
             ));
         }
         message
@@ -101,6 +138,8 @@ pub enum Stop {
     Shutdown,
     /// The client cancelled the request.
     Cancelled,
+    /// The call used up its CPU-time budget.
+    CpuTime,
 }
 
 /// What every store of a runtime is made with; built once per runtime.
@@ -133,6 +172,8 @@ pub struct StoreData {
     cancel: CancellationToken,
     /// When the call under way must stop.
     deadline: Option<Instant>,
+    /// The CPU time of the guest code under way, and its budget.
+    cpu: Arc<CpuMeter>,
     /// Why the guest under way was stopped, if it was.
     stopped: Option<Stop>,
     /// Instances ever created in this store. Wasmtime frees none of them
@@ -200,6 +241,18 @@ impl StoreData {
         &self.ceilings
     }
 
+    /// The CPU meter of this store's guest code, to charge the polls of a
+    /// call with ([`CpuMeter::charge`]).
+    pub fn cpu(&self) -> Arc<CpuMeter> {
+        self.cpu.clone()
+    }
+
+    /// CPU time the guest code since [`arm`] used, in ns (0 when it has no
+    /// CPU-time budget).
+    pub fn cpu_used_ns(&self) -> u64 {
+        self.cpu.used_ns()
+    }
+
     /// Take the reason the guest was stopped at an epoch tick, if it was.
     pub fn take_stop(&mut self) -> Option<Stop> {
         self.stopped.take()
@@ -230,9 +283,9 @@ impl WasiView for StoreData {
     }
 }
 
-/// Set the fuel and deadline of the guest code about to run (a call, or an
-/// instantiation's start function); returns the fuel given (`None`: the
-/// engine does not meter fuel).
+/// Set the fuel or CPU time, and the deadline, of the guest code about to
+/// run (a call, or an instantiation's start function); returns the fuel
+/// given (`None`: the engine does not meter fuel).
 ///
 /// # Errors
 /// [`ErrorKind::Internal`] if fuel is asked of an engine that has it off.
@@ -248,6 +301,7 @@ pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<Option<u64>, 
         .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
     data.stopped = None;
     data.cancel = data.context.token();
+    data.cpu.arm(budget.cpu_ms);
     store.set_epoch_deadline(1);
     Ok(budget.fuel)
 }
@@ -287,6 +341,7 @@ impl StoreGroup {
             context: CallContext::default(),
             cancel: CancellationToken::new(),
             deadline: None,
+            cpu: Arc::new(CpuMeter::default()),
             stopped: None,
             created: 0,
             ceilings: settings.ceilings,
@@ -294,7 +349,8 @@ impl StoreGroup {
         let mut store = Store::new(engine, data);
         store.limiter(|data| &mut data.limiter);
         // Every epoch tick: stop the guest if its call is past its deadline
-        // or the server is stopping (noting which), else yield to tokio.
+        // or its CPU-time budget, or the server is stopping (noting which),
+        // else yield to tokio.
         // `yield_now` lets the runtime poll its sockets before the guest
         // resumes, so other clients are answered between slices even on a
         // single worker thread.
@@ -302,6 +358,8 @@ impl StoreGroup {
             let data = ctx.data_mut();
             data.stopped = if data.deadline.is_some_and(|d| Instant::now() >= d) {
                 Some(Stop::Deadline)
+            } else if data.cpu.exhausted() {
+                Some(Stop::CpuTime)
             } else if data.stopping.is_cancelled() {
                 Some(Stop::Shutdown)
             } else if data.cancel.is_cancelled() {

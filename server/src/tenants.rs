@@ -42,6 +42,10 @@ pub struct TenantEntry {
     /// Ceiling on the deadline of one call, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deadline_ms: Option<u64>,
+    /// Ceiling on the CPU time of one call, in ms (sessions metered by
+    /// CPU time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cpu_ms: Option<u64>,
     /// Ceiling on the size of an uploaded module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_bytes: Option<u64>,
@@ -54,7 +58,8 @@ pub struct TenantEntry {
     /// Connections the tenant may hold at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<u32>,
-    /// Fuel the tenant's calls may use per minute, all connections together.
+    /// Fuel the tenant's calls may use per minute, all connections together
+    /// (CPU time counts 1 unit per ns: about what a core runs in wasm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel_per_minute: Option<u64>,
 }

@@ -64,7 +64,17 @@ async fn attempt(
         Attack::HeavyLoop => {
             conn.execute_with(NAME, modules::HEAVY_LOOP, true).await?;
             let n = s.heavy_iterations;
-            let answer = conn.call(NAME, "run", vec![Value::I64(n as i64)]).await?;
+            // Sessions metered by CPU time give the loop at most
+            // `HEAVY_CPU_MS` (the quick sizes run for less than the default
+            // budget, though longer than the default fuel lasts).
+            let limits = &conn.server_info().limits;
+            let cpu_ms = limits.default_cpu_ms.map(|d| d.min(HEAVY_CPU_MS));
+            let call = Eval {
+                cpu_ms,
+                deadline_ms: None,
+                ..eval("run", vec![Value::I64(n as i64)], 0)
+            };
+            let answer = conn.eval_with(call).await?;
             if answer.results == [Value::I64(modules::lcg(n))] {
                 let verdict = if sandboxed {
                     Verdict::Unexpected
@@ -357,6 +367,10 @@ async fn read_env(conn: &mut Connection) -> Result<Judged, ClientError> {
     ))
 }
 
+/// The CPU time, in ms, the heavy loop may have in a session metered by CPU
+/// time (when the server's default is larger).
+const HEAVY_CPU_MS: u64 = 200;
+
 /// The verdict on an attack that the server answered with an error.
 fn stopped_by(e: &ClientError, after: Duration) -> Judged {
     let Some(remote) = e.remote() else {
@@ -364,6 +378,7 @@ fn stopped_by(e: &ClientError, after: Duration) -> Judged {
     };
     let why = match remote.kind {
         ErrorKind::OutOfFuel => format!("out of fuel after {}", secs(after)),
+        ErrorKind::CpuTimeExceeded => format!("out of CPU time after {}", secs(after)),
         ErrorKind::DeadlineExceeded => format!("deadline after {}", secs(after)),
         ErrorKind::Trap => format!(
             "trap `{}` after {}",
@@ -387,6 +402,7 @@ fn eval(export: &str, args: Vec<Value>, deadline_ms: u64) -> Eval {
         args,
         fuel: None,
         deadline_ms: Some(deadline_ms),
+        cpu_ms: None,
     }
 }
 

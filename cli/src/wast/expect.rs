@@ -103,8 +103,7 @@ impl fmt::Display for Expected {
                 f.write_str(")")
             }
             Expected::Null(None) => f.write_str("(ref.null)"),
-            Expected::Null(Some(RefKind::Func)) => f.write_str("(ref.null func)"),
-            Expected::Null(Some(RefKind::Extern)) => f.write_str("(ref.null extern)"),
+            Expected::Null(Some(kind)) => write!(f, "(ref.null {})", kind.heap_name()),
             Expected::Func => f.write_str("(ref.func)"),
             Expected::Extern(None) => f.write_str("(ref.extern)"),
             Expected::Extern(Some(n)) => write!(f, "(ref.extern {n})"),

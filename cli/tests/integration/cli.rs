@@ -109,6 +109,14 @@ fn call_uploads_and_calls_once_with_wave_values() {
         "{}",
         text(&out.stderr)
     );
+    // The default session meters CPU time.
+    let out = sandcall(&["--embedded", "call", file, "spin", "--cpu-ms", "20"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).starts_with("error: cpu-time-exceeded: "),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -282,14 +290,18 @@ fn compare_prints_both_tables_with_every_attack_as_expected() {
     let out = sandcall(&["--embedded", "compare", "--quick"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("| attack | what it does | sandboxed | unrestricted |"));
+    assert!(stdout.contains(
+        "| attack | what it does | sandboxed (CPU budget) | sandboxed (fuel) | unrestricted |"
+    ));
     for attack in sandcall_cli::corpus::Attack::ALL {
         assert!(
             stdout.contains(&format!("| {} |", attack.name())),
             "{stdout}"
         );
     }
-    assert!(stdout.contains("| sort | N | sandboxed | unrestricted | native |"));
+    assert!(stdout.contains(
+        "| sort | N | sandboxed (CPU budget) | sandboxed (fuel) | unrestricted | native |"
+    ));
     for row in [
         "bubble-sort | 1,000",
         "quick-sort | 100,000",

@@ -100,7 +100,7 @@ async fn options_end_at_double_dash_and_unknown_ones_are_refused() {
     assert!(stderr.contains("quote it, '[5, 3, 9, 1]'"), "{stderr}");
     // In a script the same rules hold for `eval`.
     let script =
-        format!("execute m {file}\neval m add 1 2 --fule 3\neval m add --fuel=100 -- -1 -2\n");
+        format!("execute m {file}\neval m add 1 2 --fule 3\neval m add --cpu-ms=100 -- -1 -2\n");
     let out = at(&addr, &["run", "--keep-going", "-"], &script).await;
     let stderr = text(&out.stderr);
     assert!(
@@ -117,7 +117,17 @@ async fn json_gives_one_object_per_command() {
     let dir = scratch("conventions-json");
     let file = write(&dir, "add.wat", ADD);
     let file = file.to_str().unwrap();
-    let out = at(&addr, &["call", file, "add", "40", "2", "--json"], "").await;
+    let args = [
+        "--metering",
+        "fuel",
+        "call",
+        file,
+        "add",
+        "40",
+        "2",
+        "--json",
+    ];
+    let out = at(&addr, &args, "").await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let call = &json_lines(&out)[0];
     assert_eq!(call["ok"], true);

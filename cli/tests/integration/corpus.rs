@@ -1,9 +1,10 @@
-//! The hostile-guest corpus, every attack in both modes, each asserting the
+//! The hostile-guest corpus, every attack sandboxed with CPU-time budgets
+//! (the default), sandboxed with fuel, and unrestricted, each asserting the
 //! outcome the corpus states for that mode while a second client keeps
 //! calling and getting answers.
 
 use crate::server_allowing_unrestricted;
-use sandcall::{ConnectOptions, Connection, Mode};
+use sandcall::{ConnectOptions, Connection, Metering, Mode};
 use sandcall_cli::corpus::bystander::Bystander;
 use sandcall_cli::corpus::modules::SECRET_FILE;
 use sandcall_cli::corpus::{self, Attack, Settings};
@@ -25,9 +26,15 @@ async fn attack_in_both_modes(attack: Attack) {
     let server = server_allowing_unrestricted(LimitConfig::default(), &dir).await;
     let addr = server.addr().to_string();
     let settings = Settings::quick();
-    for mode in [Mode::Sandboxed, Mode::Unrestricted] {
+    let sessions = [
+        (Mode::Sandboxed, Metering::Cpu),
+        (Mode::Sandboxed, Metering::Fuel),
+        (Mode::Unrestricted, Metering::Cpu),
+    ];
+    for (mode, metering) in sessions {
         let options = ConnectOptions {
             mode,
+            metering,
             ..ConnectOptions::default()
         };
         let mut conn = Connection::connect_with(addr.as_str(), options)
@@ -39,7 +46,7 @@ async fn attack_in_both_modes(attack: Attack) {
         assert_eq!(
             outcome.verdict,
             attack.expected(mode),
-            "{} in {mode} mode: {}",
+            "{} in {mode} mode ({metering}): {}",
             attack.name(),
             outcome.detail
         );

@@ -6,6 +6,8 @@
 mod cli;
 mod conventions;
 mod corpus;
+mod fuzz;
+mod linking;
 mod modes;
 mod scaffold;
 mod shell;

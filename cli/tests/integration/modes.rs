@@ -14,6 +14,7 @@ fn eval(name: &str, export: &str, args: Vec<Value>) -> Eval {
         args,
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     }
 }
 
@@ -42,7 +43,8 @@ async fn unrestricted_mode_reports_no_limits_and_meters_no_fuel() {
     assert_eq!(limits.functions_per_module, None);
     let sandboxed = connect_in(&server, Mode::Sandboxed).await.unwrap();
     let strict = &sandboxed.server_info().limits;
-    assert!(strict.default_fuel.is_some() && strict.memory_bytes.is_some());
+    assert!(strict.default_cpu_ms.is_some() && strict.memory_bytes.is_some());
+    assert_eq!(limits.default_cpu_ms, None);
     assert!(strict.functions_per_module.is_some());
 
     conn.execute("loop", INFINITE_LOOP).await.unwrap();
@@ -61,7 +63,7 @@ async fn unrestricted_mode_reports_no_limits_and_meters_no_fuel() {
 async fn the_modes_share_no_compiled_code() {
     let dir = std::env::temp_dir();
     let server = server_allowing_unrestricted(LimitConfig::default(), &dir).await;
-    // 1e9 steps: far more than the default fuel, ~2 s unmetered.
+    // 1e9 steps: far more than the default CPU time, ~2 s unmetered.
     let steps = Value::I64(1_000_000_000);
     let mut sandboxed = connect_in(&server, Mode::Sandboxed).await.unwrap();
     let first = sandboxed.execute("heavy", HEAVY_LOOP).await.unwrap();
@@ -69,10 +71,10 @@ async fn the_modes_share_no_compiled_code() {
         .call("heavy", "run", vec![steps.clone()])
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
+    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
 
     // The same bytes (same cache key) in unrestricted mode run unmetered:
-    // the fuel-metered code compiled above was not reused.
+    // the code compiled above for CPU budgets was not reused.
     let mut unrestricted = connect_in(&server, Mode::Unrestricted).await.unwrap();
     let second = unrestricted.execute("heavy", HEAVY_LOOP).await.unwrap();
     assert_eq!(first.module_hash, second.module_hash);
@@ -96,7 +98,7 @@ async fn the_modes_share_no_compiled_code() {
         .call("heavy", "run", vec![steps])
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
+    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ fn ctrl_c_cancels_a_spinning_call_and_the_session_goes_on() {
     term.expect("sandcall> ");
 
     let before = term.cpu();
-    term.type_in("eval spinner spin --fuel 50000000000 --deadline-ms 60000\r");
+    term.type_in("eval spinner spin --cpu-ms 60000 --deadline-ms 60000\r");
     // The guest spins: the process burns CPU. Only then is the terminal
     // back in its normal mode, where ^C is a signal.
     let deadline = Instant::now() + Duration::from_secs(30);

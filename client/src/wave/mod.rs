@@ -57,7 +57,7 @@ pub fn format_result(func: &WitFunc, results: &[Value]) -> Result<String, String
 pub fn parse(ty: &WitType, text: &str) -> Result<Value, String> {
     let wave_ty = wave_type(ty)?;
     let text = text.trim();
-    let wave: Wave = wasm_wave::from_str(&wave_ty, text).map_err(|e| {
+    let wave: Wave = wasm_wave::from_str(&wave_ty, &lexable(text)).map_err(|e| {
         let why = text
             .get(e.span())
             .filter(|_| e.kind() == ParserErrorKind::InvalidValue)
@@ -264,6 +264,17 @@ pub(crate) fn excerpt(text: &str) -> Cow<'_, str> {
     match text.char_indices().nth(MAX) {
         None => Cow::Borrowed(text),
         Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
+/// `text` as `wasm-wave` can lex it: its lexer panics on a `//` comment
+/// that ends the text (wasm-wave 0.263's `skip_comment` unwraps the rest
+/// of the line, and there is none), so such a comment gets the line end it
+/// lacks. Found by fuzzing (issue 15): `eval v echo-s32 1//` crashed the CLI.
+pub(crate) fn lexable(text: &str) -> Cow<'_, str> {
+    match text.ends_with("//") {
+        true => Cow::Owned(format!("{text}\n")),
+        false => Cow::Borrowed(text),
     }
 }
 

@@ -93,7 +93,8 @@ pub(super) fn float_overflow(ty: &WitType, text: &str, value: &Value) -> Option<
     if !long_run && !text.bytes().any(|b| b == b'e' || b == b'E') {
         return None;
     }
-    let mut lexer = Lexer::new(text);
+    let text = super::lexable(text); // a `//` at the end panics the lexer
+    let mut lexer = Lexer::new(&text);
     let mut spelled = 0;
     let mut too_big_for_f32 = None;
     while let Some(token) = lexer.next() {

@@ -41,8 +41,9 @@ fn spin() -> Request {
         name: "t".into(),
         export: "spin".into(),
         args: vec![],
-        fuel: Some(50_000_000_000),
+        fuel: None,
         deadline_ms: Some(60_000),
+        cpu_ms: Some(60_000),
     })
 }
 
@@ -53,6 +54,7 @@ fn bump() -> Request {
         args: vec![],
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     })
 }
 

@@ -50,11 +50,15 @@ async fn component_limits_hold() {
     let server = server_with(limits).await;
     let mut conn = connect(&server).await;
     conn.execute("v", sandcall_guests::values()).await.unwrap();
-    // A runaway loop: fuel or the deadline stops it, whichever comes first.
+    // A runaway loop: CPU time or the deadline stops it, whichever comes
+    // first.
     let e = conn.eval("v", "spin", &[]).await.unwrap_err();
     let kind = remote_kind(e).0;
     assert!(
-        matches!(kind, ErrorKind::OutOfFuel | ErrorKind::DeadlineExceeded),
+        matches!(
+            kind,
+            ErrorKind::CpuTimeExceeded | ErrorKind::DeadlineExceeded
+        ),
         "{kind:?}"
     );
     conn.reset("v").await.unwrap();
@@ -63,12 +67,13 @@ async fn component_limits_hold() {
             name: "v".into(),
             export: "spin".into(),
             args: vec![],
-            fuel: Some(1_000_000),
+            fuel: None,
             deadline_ms: None,
+            cpu_ms: Some(20),
         })
         .await
         .unwrap_err();
-    assert_eq!(remote_kind(e).0, ErrorKind::OutOfFuel);
+    assert_eq!(remote_kind(e).0, ErrorKind::CpuTimeExceeded);
     conn.reset("v").await.unwrap();
     // A memory bomb stops at the memory limit.
     let e = conn
@@ -158,8 +163,9 @@ async fn a_spinning_component_does_not_stall_other_clients() {
                 name: "v".into(),
                 export: "spin".into(),
                 args: vec![],
-                fuel: Some(50_000_000_000),
+                fuel: None,
                 deadline_ms: Some(3_000),
+                cpu_ms: Some(60_000),
             })
             .await
     });

@@ -63,6 +63,7 @@ fn eval(export: &str, args: Vec<Value>, deadline_ms: Option<u64>) -> Eval {
         args,
         fuel: None,
         deadline_ms,
+        cpu_ms: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn sleep(ns: i64, deadline_ms: Option<u64>) -> Eval {
         args: vec![Value::I64(ns)],
         fuel: None,
         deadline_ms,
+        cpu_ms: None,
     }
 }
 
@@ -140,6 +141,13 @@ async fn only_the_listed_wasm_proposals_are_accepted() {
             "(module (type (struct (field i32))) (func (result (ref null 0)) (ref.null 0)))",
         ),
         ("exceptions", "(module (tag (param i32)))"),
+    ] {
+        assert!(features.iter().any(|f| f == proposal), "{features:?}");
+        conn.validate(wat)
+            .await
+            .unwrap_or_else(|e| panic!("{proposal} refused: {e}"));
+    }
+    for (proposal, wat) in [
         ("memory64", "(module (memory i64 1))"),
         (
             "relaxed-simd",

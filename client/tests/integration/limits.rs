@@ -1,6 +1,6 @@
 //! Every limit holds against a hostile client, and the server keeps serving.
 
-use crate::common::{TOOLS, connect, server, server_with};
+use crate::common::{TOOLS, connect, connect_fuel, server, server_with};
 use futures_util::{SinkExt, StreamExt};
 use sandcall::{ClientError, ErrorKind, Eval, Request, Response, Value};
 use sandcall_protocol::codec::MessageCodec;
@@ -17,13 +17,22 @@ fn eval(name: &str, export: &str, fuel: Option<u64>, deadline_ms: Option<u64>) -
         args: vec![],
         fuel,
         deadline_ms,
+        cpu_ms: None,
+    }
+}
+
+/// `eval` with a CPU-time budget longer than any test's deadline.
+fn long(eval: Eval) -> Eval {
+    Eval {
+        cpu_ms: Some(60_000),
+        ..eval
     }
 }
 
 #[tokio::test]
 async fn a_runaway_loop_is_stopped_by_fuel_and_the_instance_still_works() {
     let server = server().await;
-    let mut conn = connect(&server).await;
+    let mut conn = connect_fuel(&server).await;
     conn.execute("t", TOOLS).await.unwrap();
     let e = conn
         .eval_with(eval("t", "spin", Some(5_000_000), Some(60_000)))
@@ -46,12 +55,12 @@ async fn a_runaway_loop_is_stopped_by_the_deadline_and_the_instance_still_works(
     conn.execute("t", TOOLS).await.unwrap();
     let started = Instant::now();
     let e = conn
-        .eval_with(eval("t", "spin", Some(50_000_000_000), Some(100)))
+        .eval_with(eval("t", "spin", None, Some(100)))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded), "{e}");
     assert!(e.to_string().contains("deadline of 100 ms"), "{e}");
-    // Stopped by the deadline, not by 50e9 units of fuel (tens of seconds).
+    // Stopped by the deadline, not by the default 1 s of CPU time.
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(
         conn.eval("t", "bump", &[]).await.unwrap(),
@@ -62,7 +71,14 @@ async fn a_runaway_loop_is_stopped_by_the_deadline_and_the_instance_still_works(
 #[tokio::test]
 async fn budgets_above_the_maximum_are_refused() {
     let server = server().await;
-    let mut conn = connect(&server).await;
+    let mut cpu = connect(&server).await;
+    cpu.execute("t", TOOLS).await.unwrap();
+    let max = cpu.server_info().limits.max_cpu_ms.unwrap();
+    let mut too_long = eval("t", "bump", None, None);
+    too_long.cpu_ms = Some(max + 1);
+    let e = cpu.eval_with(too_long).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    let mut conn = connect_fuel(&server).await;
     conn.execute("t", TOOLS).await.unwrap();
     let max = conn.server_info().limits.max_fuel.unwrap();
     let e = conn
@@ -153,7 +169,7 @@ async fn a_second_client_is_served_while_the_first_runs_a_runaway_guest() {
     hostile.execute("t", TOOLS).await.unwrap();
     let spinning = tokio::spawn(async move {
         hostile
-            .eval_with(eval("t", "spin", Some(50_000_000_000), Some(3_000)))
+            .eval_with(long(eval("t", "spin", None, Some(3_000))))
             .await
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,6 +203,7 @@ async fn pipelined_requests_are_answered_in_order_with_their_ids() {
             args: vec![Value::I32(i), Value::I32(i)],
             fuel: None,
             deadline_ms: None,
+            cpu_ms: None,
         });
         ids.push((conn.send(&request).await.unwrap(), i));
     }
@@ -227,6 +244,7 @@ async fn raw_session(
         mode: Mode::Sandboxed,
         token: None,
         host_stdio: false,
+        metering: Default::default(),
     };
     framed.send((1, &hello)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();
@@ -330,6 +348,7 @@ async fn a_wrong_protocol_version_is_refused_in_the_handshake() {
         mode: Mode::Sandboxed,
         token: None,
         host_stdio: false,
+        metering: Default::default(),
     };
     framed.send((1, &hello)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();
@@ -362,7 +381,7 @@ async fn shutdown_waits_for_the_call_under_way() {
     conn.execute("t", TOOLS).await.unwrap();
     let call = tokio::spawn(async move {
         let r = conn
-            .eval_with(eval("t", "spin", Some(50_000_000_000), Some(300)))
+            .eval_with(long(eval("t", "spin", None, Some(300))))
             .await;
         (r, conn)
     });

@@ -4,10 +4,14 @@
 //! share once, instead of once per file.
 
 mod cancel;
+mod cluster;
 mod common;
 mod component_limits;
 mod components;
+mod cpu_budget;
 mod decoding;
+mod faults;
+mod fuzz;
 mod guest_output;
 mod host_calls;
 mod limits;

@@ -1,7 +1,7 @@
 //! Errors that say what to do: each names the flag, maximum, export,
 //! signature or range that the reader must change, over real TCP.
 
-use crate::common::{TOOLS, connect, server, server_with};
+use crate::common::{TOOLS, connect, connect_fuel, server, server_with};
 use sandcall::text::parse_value;
 use sandcall::{ClientError, ErrorKind, Eval, Value, wave};
 use sandcall_protocol::{ValType, WitType};
@@ -14,6 +14,7 @@ fn eval(name: &str, export: &str, args: Vec<Value>) -> Eval {
         args,
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     }
 }
 
@@ -28,7 +29,7 @@ async fn out_of_fuel_names_the_option_and_the_maximum() {
         ..LimitConfig::default()
     })
     .await;
-    let mut conn = connect(&server).await;
+    let mut conn = connect_fuel(&server).await;
     conn.execute("t", TOOLS).await.unwrap();
     let e = conn
         .eval_with(Eval {
@@ -66,6 +67,45 @@ async fn out_of_fuel_names_the_option_and_the_maximum() {
 }
 
 #[tokio::test]
+async fn out_of_cpu_time_names_the_option_and_the_maximum() {
+    let server = server_with(LimitConfig {
+        max_cpu_ms: 9_000,
+        ..LimitConfig::default()
+    })
+    .await;
+    let mut conn = connect(&server).await;
+    conn.execute("t", TOOLS).await.unwrap();
+    let e = conn
+        .eval_with(Eval {
+            cpu_ms: Some(20),
+            ..eval("t", "spin", vec![])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
+    let m = message(&e);
+    for words in [
+        "20 ms it was given",
+        "`--cpu-ms N`",
+        "Eval::cpu_ms",
+        "9000",
+        "--max-cpu-ms",
+    ] {
+        assert!(m.contains(words), "{words:?} missing: {m}");
+    }
+    // Fuel is refused in a session metered by CPU time, with the way to it.
+    let e = conn
+        .eval_with(Eval {
+            fuel: Some(1_000),
+            ..eval("t", "spin", vec![])
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::BadRequest), "{e}");
+    assert!(message(&e).contains("ConnectOptions::metering"), "{e}");
+}
+
+#[tokio::test]
 async fn a_deadline_names_the_option_and_the_maximum() {
     let server = server_with(LimitConfig {
         max_deadline_ms: 45_000,
@@ -76,7 +116,6 @@ async fn a_deadline_names_the_option_and_the_maximum() {
     conn.execute("t", TOOLS).await.unwrap();
     let e = conn
         .eval_with(Eval {
-            fuel: Some(50_000_000_000),
             deadline_ms: Some(50),
             ..eval("t", "spin", vec![])
         })

@@ -150,9 +150,11 @@ async fn a_wrong_or_missing_token_is_unauthenticated() {
 async fn a_tenants_ceilings_clamp_its_requests_and_info_shows_them() {
     let extra = "max_fuel = 1000000\nmax_deadline_ms = 800\nmodule_bytes = 4096";
     let (server, ca, _dir) = tls_server(extra, |_| {}).await;
-    let mut conn = Connection::open(&tls_address(&server), with_token(&ca, Some("alice-token")))
-        .await
-        .unwrap();
+    let fuel = ConnectOptions {
+        metering: sandcall::Metering::Fuel,
+        ..with_token(&ca, Some("alice-token"))
+    };
+    let mut conn = Connection::open(&tls_address(&server), fuel).await.unwrap();
     let limits = conn.info().await.unwrap().limits;
     assert_eq!(limits.max_fuel, Some(1_000_000));
     assert_eq!(limits.default_fuel, Some(1_000_000));
@@ -168,6 +170,7 @@ async fn a_tenants_ceilings_clamp_its_requests_and_info_shows_them() {
             args: vec![],
             fuel: Some(2_000_000),
             deadline_ms: None,
+            cpu_ms: None,
         })
         .await
         .unwrap_err();
@@ -478,9 +481,11 @@ async fn a_quota_exhausted_is_refused_until_it_refills() {
         config.quota_period = Some(Duration::from_secs(2));
     })
     .await;
-    let mut conn = Connection::open(&tls_address(&server), with_token(&ca, Some("alice-token")))
-        .await
-        .unwrap();
+    let fuel = ConnectOptions {
+        metering: sandcall::Metering::Fuel,
+        ..with_token(&ca, Some("alice-token"))
+    };
+    let mut conn = Connection::open(&tls_address(&server), fuel).await.unwrap();
     conn.execute("t", TOOLS).await.unwrap();
     let spin = || sandcall::Eval {
         name: "t".into(),
@@ -488,6 +493,7 @@ async fn a_quota_exhausted_is_refused_until_it_refills() {
         args: vec![],
         fuel: Some(20_000_000),
         deadline_ms: None,
+        cpu_ms: None,
     };
     let mut ran = 0;
     let e = loop {

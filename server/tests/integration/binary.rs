@@ -25,6 +25,7 @@ async fn hello(addr: &str, mode: Mode) -> (Framed<TcpStream, MessageCodec>, Welc
         mode,
         token: None,
         host_stdio: false,
+        metering: Default::default(),
     };
     framed.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =
@@ -34,7 +35,16 @@ async fn hello(addr: &str, mode: Mode) -> (Framed<TcpStream, MessageCodec>, Welc
 
 #[tokio::test]
 async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
-    let args = ["--fuel", "12345", "--instances", "7"].map(OsStr::new);
+    // SIGTERM drains (issue 14); with no drain time the session ends at once.
+    let args = [
+        "--cpu-ms",
+        "345",
+        "--instances",
+        "7",
+        "--drain-timeout",
+        "0",
+    ]
+    .map(OsStr::new);
     let (mut child, addr) = start(&args);
     assert!(
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
@@ -42,7 +52,11 @@ async fn binary_listens_on_port_zero_serves_and_stops_on_sigterm() {
     );
     let (mut framed, welcome) = hello(&addr, Mode::Sandboxed).await;
     let limits = welcome.info.limits;
-    assert_eq!(limits.default_fuel, Some(12345));
+    assert_eq!(limits.default_cpu_ms, Some(345));
+    assert_eq!(
+        limits.default_fuel, None,
+        "the default session meters CPU time"
+    );
     assert_eq!(limits.instances_per_connection, 7);
     framed.send((2, &Request::Namespace)).await.unwrap();
     let frame = framed.next().await.unwrap().unwrap();
@@ -72,6 +86,8 @@ fn help_lists_every_limit() {
         "--listen",
         "--fuel",
         "--max-fuel",
+        "--cpu-ms",
+        "--max-cpu-ms",
         "--deadline-ms",
         "--max-deadline-ms",
         "--memory-bytes",

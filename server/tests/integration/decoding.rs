@@ -67,6 +67,7 @@ impl Server {
             mode: Mode::Sandboxed,
             token: None,
             host_stdio: false,
+            metering: Default::default(),
         };
         session.send((1, &hello)).await.unwrap();
         let welcome: Result<Welcome, RemoteError> =
@@ -174,6 +175,7 @@ fn eval(name: &str, export: &str, args: Vec<Value>) -> Request {
         args,
         fuel: None,
         deadline_ms: None,
+        cpu_ms: None,
     })
 }
 

@@ -26,6 +26,7 @@ async fn connect(server: &EmbeddedServer) -> Session {
         mode: Mode::Sandboxed,
         token: None,
         host_stdio: false,
+        metering: Default::default(),
     };
     session.send((1, &hello)).await.unwrap();
     let welcome: Result<Welcome, RemoteError> =
@@ -55,8 +56,9 @@ fn spin(deadline_ms: u64) -> Request {
         name: "spin".into(),
         export: "spin".into(),
         args: vec![],
-        fuel: Some(50_000_000_000),
+        fuel: None,
         deadline_ms: Some(deadline_ms),
+        cpu_ms: Some(60_000),
     })
 }
 

