@@ -199,18 +199,18 @@ async fn a_frame_of_flags_decodes_within_a_bounded_budget() {
     let bystander = Bystander::start(&server).await;
     let before = server.status_mb("VmHWM");
     // `eval` of one `flags` value with 60 M empty names: encode the request
-    // with no names, cut its tail (the length 0 and two `None`s), append the rest.
+    // with no names, cut its tail (the length 0 and three `None`s), append the rest.
     let mut body = body_of(&eval("m", "f", vec![Value::Flags(vec![])]));
     assert_eq!(
-        body[body.len() - 4..],
-        [25, 0, 0, 0],
-        "Flags, 0 names, None, None"
+        body[body.len() - 5..],
+        [25, 0, 0, 0, 0],
+        "Flags, 0 names, None, None, None"
     );
-    body.truncate(body.len() - 3);
+    body.truncate(body.len() - 4);
     let names = 60_000_000;
     varint(&mut body, names);
     body.resize(body.len() + names as usize, 0);
-    body.extend([0, 0]);
+    body.extend([0, 0, 0]);
     // Two connections at once: both decode, neither holds up the bystander.
     let started = Instant::now();
     let (answer, other) = tokio::join!(

@@ -87,7 +87,10 @@ impl Peer {
             mode: Mode::Sandboxed,
             token: None,
             host_stdio: false,
-            metering: Default::default(),
+            // Fuel metering: its checks make compiles costlier (the worst
+            // case these tests bound), and without them cranelift folds the
+            // `slow` modules' empty blocks away.
+            metering: sandcall_protocol::Metering::Fuel,
         };
         framed.send((1, &hello)).await.unwrap();
         let welcome: Result<Welcome, RemoteError> =
