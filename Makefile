@@ -102,8 +102,8 @@ lint:
 ## build against, and for wasm32-wasip1, which `sandcall build` guests use (its
 ## test builds one); silent when they are already installed.
 wasm-target:
-	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	@rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null || rustup target add wasm32-unknown-unknown
+	@rustup target list --installed | grep -x wasm32-wasip1 >/dev/null || rustup target add wasm32-wasip1
 
 ## The test guests, built from source into components (guests/build.rs).
 guest: wasm-target
@@ -131,7 +131,7 @@ python:
 ## root; quick when present).
 haproxy:
 	@command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
-	@command -v haproxy >/dev/null && haproxy -v | head -1
+	@command -v haproxy >/dev/null && haproxy -v | sed -n 1p
 
 ## 3 servers on loopback and HAProxy in front of them (deploy/haproxy.cfg):
 ## sorts 16,000,000 ints in chunks spread over the cluster, kills one server
