@@ -11,7 +11,7 @@ use crate::stats::{ns, pct};
 use anyhow::ensure;
 use bytes::BytesMut;
 use futures_util::FutureExt;
-use sandcall::{Connection, Eval, Request, Value};
+use sandcall::{ConnectOptions, Connection, Eval, Metering, Request, Value};
 use sandcall_protocol::MessageCodec;
 use serde::Serialize;
 use std::sync::Arc;
@@ -48,6 +48,11 @@ pub struct CallFigures {
     pub calls: usize,
     pub eval_p50_ns: u64,
     pub eval_p99_ns: u64,
+    /// The trivial eval p50 in a session with CPU-time budgets (the
+    /// default) and in one metered by fuel (the sandbox before CPU-time
+    /// budgets), interleaved in rounds.
+    pub cpu_eval_p50_ns: u64,
+    pub fuel_eval_p50_ns: u64,
     /// Bytes of the eval request's frame, the size the echo sends each way.
     pub frame_bytes: usize,
     pub echo_p50_ns: u64,
@@ -103,6 +108,7 @@ pub async fn measure(addr: &str, echo_addr: &str, plan: &CallPlan) -> anyhow::Re
     let (sequential_per_s, echo_per_s) = (per_s(&evals), per_s(&echoes));
     let pipelined_per_s = pipelined(&mut conn, plan.piped_calls).await?;
     drop(conn);
+    let (cpu_eval_p50_ns, fuel_eval_p50_ns) = by_metering(addr, plan.calls).await?;
     let (clients_per_s, echo_clients_per_s) =
         concurrent(addr, echo_addr, frame_bytes, plan.clients_for).await?;
 
@@ -113,6 +119,8 @@ pub async fn measure(addr: &str, echo_addr: &str, plan: &CallPlan) -> anyhow::Re
         calls: evals.len(),
         eval_p50_ns: ns(pct(&mut evals, 0.50)),
         eval_p99_ns: ns(pct(&mut evals, 0.99)),
+        cpu_eval_p50_ns,
+        fuel_eval_p50_ns,
         frame_bytes,
         echo_p50_ns: ns(pct(&mut echoes, 0.50)),
         echo_p99_ns: ns(pct(&mut echoes, 0.99)),
@@ -157,6 +165,41 @@ async fn interleaved(
         }
     }
     Ok((evals, echoes))
+}
+
+/// The trivial eval p50 of `calls` calls in a session with CPU-time budgets
+/// and of as many in a session metered by fuel, interleaved in rounds of
+/// 500 after a warm-up of 1,000 each.
+///
+/// # Errors
+/// As [`measure`].
+async fn by_metering(addr: &str, calls: usize) -> anyhow::Result<(u64, u64)> {
+    let open = async |metering| {
+        let options = ConnectOptions {
+            metering,
+            ..ConnectOptions::default()
+        };
+        let mut conn = Connection::open(addr, options).await?;
+        conn.execute_with("m", TRIVIAL, true).await?;
+        for _ in 0..1_000 {
+            conn.eval("m", "one", &[]).await?;
+        }
+        anyhow::Ok(conn)
+    };
+    let mut cpu = open(Metering::Cpu).await?;
+    let mut fuel = open(Metering::Fuel).await?;
+    let (mut on_cpu, mut on_fuel) = (Vec::new(), Vec::new());
+    for _ in 0..calls.div_ceil(ROUND) {
+        for (conn, times) in [(&mut cpu, &mut on_cpu), (&mut fuel, &mut on_fuel)] {
+            for _ in 0..ROUND {
+                let start = Instant::now();
+                let r = conn.eval("m", "one", &[]).await?;
+                times.push(start.elapsed());
+                ensure!(r == [Value::I32(1)], "the trivial eval answered {r:?}");
+            }
+        }
+    }
+    Ok((ns(pct(&mut on_cpu, 0.5)), ns(pct(&mut on_fuel, 0.5))))
 }
 
 /// The trivial eval p50 and the raw echo p50 of `calls` interleaved calls

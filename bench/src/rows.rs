@@ -159,6 +159,18 @@ fn calls(r: &Results, rows: &mut Vec<Row>) {
         }
     }
     rows.push(x);
+    rows.push(
+        row(
+            "1 calls",
+            "trivial eval p50 with a CPU-time budget (the default), beside fuel",
+            t(c.cpu_eval_p50_ns),
+        )
+        .floor(
+            format!("fuel {}", t(c.fuel_eval_p50_ns)),
+            c.cpu_eval_p50_ns as f64 / c.fuel_eval_p50_ns as f64,
+        )
+        .target(r, "eval-cpu-vs-fuel"),
+    );
     let per_s = |v: f64| thousands(v as u64);
     let mut x = row(
         "1 calls",

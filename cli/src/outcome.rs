@@ -53,6 +53,8 @@ impl Outcome {
 pub struct CallReport {
     pub results: Vec<String>,
     pub fuel_used: u64,
+    /// CPU time the call used, in ns (0 without a CPU-time budget).
+    pub cpu_ns: u64,
     pub guest_ns: u64,
 }
 
@@ -325,12 +327,19 @@ pub fn format_instance(info: &InstanceInfo) -> String {
         InstanceKind::Component => "component",
     };
     let mut out = format!(
-        "{} ({kind} {}…, memory {} bytes, fuel used {}",
+        "{} ({kind} {}…, memory {} bytes",
         info.name,
         info.module_hash.chars().take(12).collect::<String>(),
         info.memory_bytes,
-        info.fuel_used
     );
+    // What bounds its calls: CPU time (the default) or fuel; nothing is
+    // shown before a call, or where nothing is metered (unrestricted).
+    if info.cpu_ns > 0 {
+        let _ = write!(out, ", CPU time {:.3} ms", info.cpu_ns as f64 / 1e6);
+    }
+    if info.fuel_used > 0 {
+        let _ = write!(out, ", fuel used {}", info.fuel_used);
+    }
     if !info.registered_as.is_empty() {
         let _ = write!(out, ", registered as {}", info.registered_as.join(", "));
     }

@@ -300,6 +300,7 @@ impl Session {
             call: Some(CallReport {
                 results,
                 fuel_used: result.fuel_used,
+                cpu_ns: result.cpu_ns,
                 guest_ns: result.guest_ns,
             }),
             output: Some(result.output),

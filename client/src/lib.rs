@@ -40,6 +40,6 @@ pub use cluster::{Cluster, ClusterError, MemberStats};
 pub use connection::{ConnectOptions, Connection, Reply};
 pub use error::ClientError;
 pub use sandcall_protocol::{
-    CancelOutcome, ErrorKind, Eval, EvalResult, GuestOutput, InstanceInfo, Metering, Mode,
-    RemoteError, Request, Response, Value, WitFunc, WitType,
+    CancelOutcome, ErrorKind, Eval, EvalResult, GuestOutput, HeldRef, InstanceInfo, Metering, Mode,
+    RefClass, RemoteError, Request, Response, Value, WitFunc, WitType,
 };

@@ -6,7 +6,7 @@
 
 use crate::wave::{excerpt, explain};
 use sandcall_protocol::hint::{fits, range_note};
-use sandcall_protocol::{RefKind, ValType, Value};
+use sandcall_protocol::{HeldRef, RefKind, ValType, Value};
 use wasm_wave::value::{Type, Value as Wave};
 use wasm_wave::wasm::WasmValue;
 
@@ -82,16 +82,23 @@ pub fn parse_value(ty: &ValType, text: &str) -> Result<Value, String> {
             let n = text.strip_prefix("ref.extern").unwrap_or(text).trim();
             match n {
                 "null" | "ref.null extern" => Ok(Value::NullRef(RefKind::Extern)),
+                _ if text.starts_with("ref.held") => {
+                    HeldRef::parse(text).map(Value::Held).ok_or_else(|| {
+                        format!("`{text}` is not a held reference (`ref.held CLASS N`)")
+                    })
+                }
                 _ => n
                     .parse()
                     .map(Value::ExternRef)
                     .map_err(|_| format!("`{text}` is not an externref (`null` or a number)")),
             }
         }
-        ValType::OtherRef(t) => match null_of(text, t) {
-            Some(kind) => Ok(Value::NullRef(kind)),
-            None => Err(format!(
-                "values of type {t} cannot be sent, except a null (`null` or `ref.null HEAP`)"
+        ValType::OtherRef(t) => match (null_of(text, t), HeldRef::parse(text)) {
+            (Some(kind), _) => Ok(Value::NullRef(kind)),
+            (None, Some(held)) => Ok(Value::Held(held)),
+            (None, None) => Err(format!(
+                "values of type {t} cannot be written, except a null (`null` or \
+                 `ref.null HEAP`) and a reference the server returned (`ref.held CLASS N`)"
             )),
         },
     }
@@ -105,21 +112,10 @@ fn null_of(text: &str, ty: &str) -> Option<RefKind> {
     if let Some(heap) = text.strip_prefix("ref.null ") {
         return kinds.into_iter().find(|k| k.heap_name() == heap.trim());
     }
-    if text != "null" || !ty.contains("null") {
+    if text != "null" {
         return None;
     }
-    let names = |words: &[&str]| words.iter().any(|w| ty.contains(w));
-    if names(&["exn"]) {
-        Some(RefKind::Exn)
-    } else if names(&["extern"]) {
-        Some(RefKind::Extern)
-    } else if names(&["func"]) {
-        Some(RefKind::Func)
-    } else if names(&["any", "eq", "i31", "struct", "array", "none"]) {
-        Some(RefKind::Any)
-    } else {
-        None
-    }
+    RefKind::of_type(ty)
 }
 
 /// One value in WAVE syntax (or the spellings above where WAVE has none).
@@ -206,6 +202,20 @@ mod tests {
         assert!(parse_value(&ValType::F64, "1e300").is_ok());
         let e = parse_value(&ValType::I32, "12x").unwrap_err();
         assert!(!e.contains(".."), "no byte span: {e}");
+    }
+
+    #[test]
+    fn held_references_read_back_as_printed() {
+        let held = Value::Held(HeldRef {
+            class: sandcall_protocol::RefClass::Struct,
+            id: 42,
+        });
+        let text = format_value(&held);
+        assert_eq!(text, "ref.held struct 42");
+        let ty = ValType::OtherRef("(ref null $point)".into());
+        assert_eq!(parse_value(&ty, &text).unwrap(), held);
+        let e = parse_value(&ty, "ref.held cat 1").unwrap_err();
+        assert!(e.contains("ref.held CLASS N"), "{e}");
     }
 
     #[test]

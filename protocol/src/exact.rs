@@ -640,6 +640,10 @@ mod tests {
             Value::NullRef(crate::RefKind::Func),
             Value::FuncRef,
             Value::ExternRef(70_000),
+            Value::Held(crate::HeldRef {
+                class: crate::RefClass::Exn,
+                id: u64::MAX,
+            }),
             Value::Bool(true),
             Value::S8(-1),
             Value::U8(255),

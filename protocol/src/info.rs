@@ -45,6 +45,9 @@ pub struct InstanceInfo {
     /// Fuel used by all calls on this instance so far (0 where fuel is off).
     /// A `reset` starts it again from 0.
     pub fuel_used: u64,
+    /// CPU time of all calls on this instance so far, in ns (0 where calls
+    /// have no CPU-time budget). A `reset` starts it again from 0.
+    pub cpu_ns: u64,
     /// Module names this instance is registered under for later imports.
     #[serde(deserialize_with = "crate::nesting::counted")]
     pub registered_as: Vec<String>,

@@ -22,6 +22,7 @@
 //! - [`message`]: handshake, requests and responses.
 //! - [`value`]: the value model: wasm values with exact bits, WIT values.
 //! - [`packed`]: lists of numbers as one byte buffer.
+//! - [`held`]: handles to GC objects and exceptions the server keeps.
 //! - [`wit`]: component types and signatures, spelled as WIT.
 //! - [`nesting`]: bounds on decoding: depth, values and bytes per message.
 //! - [`exact`]: decoding that checks claimed lengths against the bytes left.
@@ -34,6 +35,7 @@
 pub mod codec;
 pub mod error;
 pub mod exact;
+pub mod held;
 pub mod hint;
 pub mod info;
 pub mod limits;
@@ -45,6 +47,7 @@ pub mod wit;
 
 pub use codec::{CodecError, DEFAULT_MAX_FRAME, MessageCodec};
 pub use error::{ErrorKind, RemoteError};
+pub use held::{HeldRef, RefClass};
 pub use info::{ExportInfo, ExportKind, InstanceInfo, InstanceKind, ServerInfo};
 pub use limits::{Limits, Metering, Mode};
 pub use message::{

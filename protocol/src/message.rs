@@ -2,6 +2,12 @@
 //!
 //! Byte buffers (modules, memory) are encoded as one length and the raw bytes
 //! (`serde_bytes`), not as a sequence of one-byte elements.
+//!
+//! To add a request kind: append a variant to [`Request`] (and its answer to
+//! [`Response`]) and bump [`PROTOCOL_VERSION`]; then its arm in the server's
+//! `Session::handle` (an exhaustive match), a `Connection` method, a line
+//! command in the CLI's `script.rs`, and a test over real TCP in
+//! `client/tests/integration/requests.rs`.
 
 use crate::info::{InstanceInfo, ServerInfo};
 use crate::limits::{Metering, Mode};
@@ -25,7 +31,8 @@ use serde::{Deserialize, Serialize};
 /// answer says whether its compile was a cache hit and how long it took.
 /// 6: (this release; each wire change adds its words here) error kind
 /// `CpuTimeExceeded`; the hello's `metering`; `Eval::cpu_ms`,
-/// `EvalResult::cpu_ns` and the CPU limits of `Limits`.
+/// `EvalResult::cpu_ns` and the CPU limits of `Limits`; `InstanceInfo::cpu_ns`;
+/// `Value::Held`, a GC object or exception the server holds for the client.
 pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The client's first frame. It always starts with the protocol version, so
@@ -293,6 +300,7 @@ mod tests {
             exports: Vec::new(),
             memory_bytes: 0,
             fuel_used: 0,
+            cpu_ns: 0,
             registered_as: vec![String::new(); (crate::nesting::MAX_VALUES + 1) as usize],
             output: crate::GuestOutput::default(),
             cache_hit: false,

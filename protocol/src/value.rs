@@ -2,6 +2,7 @@
 //!
 //! Floats travel as raw bits so NaN payloads and `-0.0` survive the wire.
 
+use crate::held::HeldRef;
 use crate::nesting::Guard;
 use crate::packed::{NumType, Number, Packed};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,27 @@ pub enum RefKind {
 }
 
 impl RefKind {
+    /// The hierarchy of the nullable reference type spelled `ty` (as the
+    /// server reports it: `(ref null any)`, `(ref null exn)` …), if the name
+    /// tells it; `None` for a type that is not nullable or names none.
+    pub fn of_type(ty: &str) -> Option<RefKind> {
+        if !ty.contains("null") {
+            return None;
+        }
+        let names = |words: &[&str]| words.iter().any(|w| ty.contains(w));
+        if names(&["exn"]) {
+            Some(RefKind::Exn)
+        } else if names(&["extern"]) {
+            Some(RefKind::Extern)
+        } else if names(&["func"]) {
+            Some(RefKind::Func)
+        } else if names(&["any", "eq", "i31", "struct", "array", "none"]) {
+            Some(RefKind::Any)
+        } else {
+            None
+        }
+    }
+
     /// The text format's name of the hierarchy's top heap type.
     pub fn heap_name(self) -> &'static str {
         match self {
@@ -84,6 +106,8 @@ pub enum Value {
     Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
     /// The names of the flags that are set.
     Flags(Vec<String>),
+    /// A non-null GC or exception reference the server holds ([`crate::held`]).
+    Held(HeldRef),
 }
 
 /// The same enum for serde's derive: [`Value`]'s own `Deserialize` wraps it
@@ -117,6 +141,7 @@ enum ValueDef {
     Option(Option<Box<Value>>),
     Result(Result<Option<Box<Value>>, Option<Box<Value>>>),
     Flags(#[serde(deserialize_with = "crate::nesting::counted")] Vec<String>),
+    Held(HeldRef),
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -205,6 +230,7 @@ impl Value {
             Value::NullRef(RefKind::Extern) | Value::ExternRef(_) => ValType::ExternRef,
             Value::NullRef(RefKind::Any) => ValType::OtherRef("anyref".into()),
             Value::NullRef(RefKind::Exn) => ValType::OtherRef("exnref".into()),
+            Value::Held(held) => ValType::OtherRef(held.type_name()),
             _ => return None,
         })
     }
@@ -223,7 +249,9 @@ impl Value {
             Value::F32(_) => "f32",
             Value::F64(_) => "f64",
             Value::V128(_) => "v128",
-            Value::NullRef(_) | Value::FuncRef | Value::ExternRef(_) => "reference",
+            Value::NullRef(_) | Value::FuncRef | Value::ExternRef(_) | Value::Held(_) => {
+                "reference"
+            }
             Value::Bool(_) => "bool",
             Value::S8(_) => "s8",
             Value::U8(_) => "u8",
@@ -258,6 +286,7 @@ impl fmt::Display for Value {
             Value::NullRef(kind) => write!(f, "ref.null {}", kind.heap_name()),
             Value::FuncRef => f.write_str("ref.func"),
             Value::ExternRef(n) => write!(f, "ref.extern {n}"),
+            Value::Held(held) => write!(f, "{held}"),
             Value::Bool(v) => write!(f, "{v}"),
             Value::S8(v) => write!(f, "{v}"),
             Value::U8(v) => write!(f, "{v}"),

@@ -3,7 +3,7 @@
 //! it, in the same place, or values stop round-tripping.
 
 use sandcall_protocol::codec::decode_body;
-use sandcall_protocol::{RefKind, Value};
+use sandcall_protocol::{HeldRef, RefClass, RefKind, Value};
 use serde::Deserialize;
 
 /// A sample of the variant declared after `value`'s; `None` after the last.
@@ -37,7 +37,11 @@ fn next_sample(value: &Value) -> Option<Value> {
         Value::Enum(_) => Value::Option(boxed(Value::Option(None))),
         Value::Option(_) => Value::Result(Err(boxed(Value::Result(Ok(None))))),
         Value::Result(_) => Value::Flags(vec!["a".into(), "b".into()]),
-        Value::Flags(_) => return None,
+        Value::Flags(_) => Value::Held(HeldRef {
+            class: RefClass::Struct,
+            id: 1 << 40,
+        }),
+        Value::Held(_) => return None,
     })
 }
 

@@ -81,7 +81,8 @@ def main(address: str) -> None:
         for name in conn.namespace:
             item = conn.namespace.info(name)
             print(f"namespace: {name} ({len(item['exports'])} exports, "
-                  f"{item['memory_bytes']} bytes of memory, {item['fuel_used']} fuel used)")
+                  f"{item['memory_bytes']} bytes of memory, "
+                  f"{item['cpu_ns'] / 1e6:.3f} ms of CPU time used)")
         # del conn.namespace["spin"]
         del conn.namespace["spin"]
         assert "spin" not in conn.namespace

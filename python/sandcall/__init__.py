@@ -26,6 +26,11 @@ f32, f64           ``float`` (an ``int`` is accepted); an f64 keeps its exact
 v128               ``int`` (0 ... 2**128-1)
 funcref, externref ``None`` for null; an externref is an ``int``; a non-null
                    funcref comes back as the string ``"funcref"``
+anyref, exnref ... ``None`` for null; a GC object or exception stays on the
+                   server and comes back as a ``sandcall.HeldRef`` (``.kind``
+                   ``"struct"``, ``"array"``, ``"i31"``, ``"any"``, ``"exn"``,
+                   or ``"extern"`` for an externref the guest made),
+                   which later calls of the same instance may take back
 bool               ``bool`` (an ``int`` is refused)
 char, string       ``str`` (one character for a char)
 list<number>       sent packed: a ``list``/``tuple`` of numbers, or any buffer
@@ -63,6 +68,7 @@ import os
 
 from . import _native
 from ._client import Connection, Instance, Namespace
+from ._native import HeldRef
 from .errors import *  # noqa: F403 - the exception classes are part of the API
 from .errors import __all__ as _errors_all
 
@@ -119,6 +125,7 @@ __all__ = [
     "Connection",
     "Namespace",
     "Instance",
+    "HeldRef",
     "PROTOCOL_VERSION",
     *_errors_all,
 ]

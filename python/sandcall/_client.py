@@ -181,7 +181,7 @@ class Namespace(MutableMapping[str, "Instance"]):
 
     def info(self, name: str) -> dict[str, Any]:
         """The description of instance ``name``: ``kind``, ``module_hash``,
-        ``exports`` (name → type), ``memory_bytes``, ``fuel_used`` ..."""
+        ``exports`` (name → type), ``memory_bytes``, ``fuel_used``, ``cpu_ns`` ..."""
         for item in self._list():
             if item["name"] == name:
                 return item

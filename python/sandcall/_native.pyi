@@ -63,3 +63,12 @@ def connect(
     timeout: float | None = None,
     metering: str = "cpu",
 ) -> NativeConnection: ...
+
+class HeldRef:
+    """A GC object or exception the server keeps for this session; pass it
+    back to instances of the family that returned it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> int: ...

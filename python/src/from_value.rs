@@ -8,7 +8,8 @@
 //! `(case, payload or None)`, enum → str, option → `None` or the value,
 //! result → `("ok", v)` / `("err", e)`, flags → set of str; a null
 //! reference → `None`, an externref → its int, a funcref → the string
-//! `"funcref"` (it is opaque: it cannot be sent back).
+//! `"funcref"` (it is opaque: it cannot be sent back), a GC object or
+//! exception → a `sandcall.HeldRef` (it can).
 
 use crate::packed::{self, Container};
 use pyo3::IntoPyObjectExt;
@@ -31,6 +32,7 @@ pub fn to_py<'py>(
         Value::NullRef(_) => py.None().into_bound(py),
         Value::FuncRef => "funcref".into_bound_py_any(py)?,
         Value::ExternRef(n) => n.into_bound_py_any(py)?,
+        Value::Held(held) => crate::held::PyHeldRef(*held).into_bound_py_any(py)?,
         Value::Bool(b) => b.into_bound_py_any(py)?,
         Value::S8(v) => v.into_bound_py_any(py)?,
         Value::U8(v) => v.into_bound_py_any(py)?,

@@ -21,7 +21,7 @@ pub fn server<'py>(py: Python<'py>, info: &ServerInfo) -> PyResult<Bound<'py, Py
 }
 
 /// One instance: name, kind, module hash, exports (name → type as WIT or
-/// core text), memory, fuel used, registrations and the start function's
+/// core text), memory, fuel used, CPU time used (ns), registrations and the start function's
 /// output.
 pub fn instance<'py>(py: Python<'py>, info: &InstanceInfo) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
@@ -39,6 +39,7 @@ pub fn instance<'py>(py: Python<'py>, info: &InstanceInfo) -> PyResult<Bound<'py
     dict.set_item("exports", exports)?;
     dict.set_item("memory_bytes", info.memory_bytes)?;
     dict.set_item("fuel_used", info.fuel_used)?;
+    dict.set_item("cpu_ns", info.cpu_ns)?;
     dict.set_item("registered_as", &info.registered_as)?;
     dict.set_item("cache_hit", info.cache_hit)?;
     dict.set_item("compile_ns", info.compile_ns)?;

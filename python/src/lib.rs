@@ -12,13 +12,15 @@
 //! - [`runtime`]: the module's tokio runtime and the per-call timeout.
 //! - [`errors`]: Rust errors as the Python exceptions of `sandcall.errors`.
 //! - [`to_value`] / [`from_value`]: Python objects as typed protocol values
-//!   and back; [`packed`]: lists of numbers through the buffer protocol.
+//!   and back; [`packed`]: lists of numbers through the buffer protocol;
+//!   [`held`]: GC and exception references the server keeps.
 
 use pyo3::prelude::*;
 
 mod connection;
 mod errors;
 mod from_value;
+mod held;
 mod info;
 mod packed;
 mod runtime;
@@ -28,6 +30,7 @@ mod to_value;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::NativeConnection>()?;
+    m.add_class::<held::PyHeldRef>()?;
     m.add_function(wrap_pyfunction!(connection::connect, m)?)?;
     m.add("PROTOCOL_VERSION", sandcall_protocol::PROTOCOL_VERSION)?;
     m.add("CLIENT_VERSION", env!("CARGO_PKG_VERSION"))?;

@@ -117,7 +117,7 @@ fn float(obj: &Bound<'_, PyAny>, name: &str) -> Result<f64> {
 
 /// A core wasm value of type `ty`. An i32 or i64 takes the signed or the
 /// unsigned range (the same bits); a reference takes `None` (null) or, for
-/// an externref, an int.
+/// an externref, an int, for a GC or exception reference a `HeldRef`.
 pub fn core(obj: &Bound<'_, PyAny>, ty: &ValType) -> Result<Value> {
     Ok(match ty {
         ValType::I32 => {
@@ -131,11 +131,21 @@ pub fn core(obj: &Bound<'_, PyAny>, ty: &ValType) -> Result<Value> {
         ValType::V128 => Value::V128(v128(obj)?),
         ValType::FuncRef if obj.is_none() => Value::NullRef(RefKind::Func),
         ValType::ExternRef if obj.is_none() => Value::NullRef(RefKind::Extern),
-        ValType::ExternRef => Value::ExternRef(int(obj, "externref", 0, u32::MAX.into())? as u32),
+        ValType::ExternRef => match obj.cast::<crate::held::PyHeldRef>() {
+            Ok(held) => Value::Held(held.get().0),
+            Err(_) => Value::ExternRef(int(obj, "externref", 0, u32::MAX.into())? as u32),
+        },
         ValType::FuncRef => return Err(expected("None (only a null funcref can be sent)", obj)),
-        ValType::OtherRef(t) => {
-            return Err(Mismatch::ty(format!("values of type {t} cannot be sent")));
-        }
+        ValType::OtherRef(t) => match (obj.cast::<crate::held::PyHeldRef>(), RefKind::of_type(t)) {
+            (Ok(held), _) => Value::Held(held.get().0),
+            (Err(_), Some(kind)) if obj.is_none() => Value::NullRef(kind),
+            _ => {
+                return Err(expected(
+                    &format!("a sandcall.HeldRef (or None if nullable) for a {t}"),
+                    obj,
+                ));
+            }
+        },
     })
 }
 

@@ -95,16 +95,22 @@ pub struct ModuleCache {
     budget: usize,
     resident: Arc<AtomicUsize>,
     compiles: Arc<Semaphore>,
-    inner: Mutex<Entries>,
+    /// This cache's entries among those of the caches it shares with.
+    tag: u8,
+    inner: Arc<Mutex<Entries>>,
     hits: AtomicU64,
     misses: AtomicU64,
     abandoned: AtomicU64,
 }
 
+/// An entry's key: the SHA-256 of the upload and the tag of the cache
+/// (engine) it was compiled for.
+type Key = ([u8; 32], u8);
+
 #[derive(Default)]
 struct Entries {
-    map: HashMap<[u8; 32], Arc<CachedModule>>,
-    order: VecDeque<[u8; 32]>,
+    map: HashMap<Key, Arc<CachedModule>>,
+    order: VecDeque<Key>,
 }
 
 /// Set when the request that wanted a compile is dropped (its client left).
@@ -137,11 +143,41 @@ impl ModuleCache {
             budget,
             resident: Arc::new(AtomicUsize::new(0)),
             compiles: Arc::new(Semaphore::new(compiles.max(1))),
-            inner: Mutex::new(Entries::default()),
+            tag: 0,
+            inner: Arc::new(Mutex::new(Entries::default())),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
         }
+    }
+
+    /// A cache for the modules of `engine` (prepared against its
+    /// `linkers`) that shares this one's entries, budget and compile
+    /// permits: the server's two sandboxed engines together keep at most
+    /// `capacity` entries and about `budget` bytes of compiled code, the
+    /// oldest of either going first, and compile `compiles` uploads at once.
+    /// An entry belongs to the engine it was compiled for: the same bytes
+    /// uploaded to both are compiled for each.
+    pub fn sharing(&self, engine: Engine, linkers: Arc<Linkers>) -> Self {
+        ModuleCache {
+            engine,
+            linkers,
+            bounds: self.bounds,
+            capacity: self.capacity,
+            budget: self.budget,
+            resident: self.resident.clone(),
+            compiles: self.compiles.clone(),
+            tag: self.tag.wrapping_add(1),
+            inner: self.inner.clone(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+        }
+    }
+
+    /// The bytes this cache's budget counts, if it shares them with `other`.
+    pub fn shares_bytes_with(&self, other: &ModuleCache) -> bool {
+        Arc::ptr_eq(&self.resident, &other.resident)
     }
 
     /// The compiled module for `bytes`, compiling it on a miss. Blocking: call
@@ -219,6 +255,7 @@ impl ModuleCache {
             return Ok(compiled);
         }
         let mut entries = self.lock();
+        let key = (key, self.tag);
         if !entries.map.contains_key(&key) {
             entries.order.push_back(key);
             entries.map.insert(key, compiled.clone());
@@ -241,7 +278,7 @@ impl ModuleCache {
     /// The module compiled from bytes with SHA-256 `key`, if cached,
     /// counted as a hit.
     fn hit(&self, key: &[u8; 32]) -> Option<Arc<CachedModule>> {
-        let hit = self.lock().map.get(key).cloned();
+        let hit = self.lock().map.get(&(*key, self.tag)).cloned();
         if hit.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
@@ -315,7 +352,9 @@ impl ModuleCache {
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            cached: self.lock().map.len(),
+            cached: (self.lock().map.keys())
+                .filter(|(_, tag)| *tag == self.tag)
+                .count(),
             resident_bytes: self.resident.load(Ordering::Acquire),
             abandoned: self.abandoned.load(Ordering::Relaxed),
         }
@@ -395,6 +434,47 @@ mod tests {
         assert!(stats.resident_bytes <= 4 << 20, "{stats:?}");
         drop(held);
         assert!(cache.stats().resident_bytes <= 3 << 20);
+    }
+
+    #[test]
+    fn two_engines_sharing_a_budget_keep_within_it_together() {
+        let engine = Engine::default();
+        let linkers = Arc::new(Linkers::new(&engine).unwrap());
+        let first = ModuleCache::new(engine, linkers, 100, 3 << 20, 2, None);
+        // Another engine, as the fuel engine is beside the CPU-time one.
+        let other = Engine::default();
+        let second = first.sharing(other.clone(), Arc::new(Linkers::new(&other).unwrap()));
+        assert!(second.shares_bytes_with(&first));
+        assert_eq!(second.compiles.available_permits(), 2);
+        let _permit = second.compiles.try_acquire().unwrap();
+        assert_eq!(first.compiles.available_permits(), 1, "one set of permits");
+        let data = |i: u8| {
+            let segment = format!("\\{i:02x}").repeat(1 << 20);
+            wat::parse_str(format!(
+                "(module (memory 16) (data (i32.const 0) \"{segment}\"))"
+            ))
+            .unwrap()
+        };
+        for i in 0..6 {
+            let cache = if i % 2 == 0 { &first } else { &second };
+            cache.get_or_compile(&data(i)).unwrap();
+            assert!(
+                first.stats().resident_bytes <= 3 << 20,
+                "{:?}",
+                first.stats()
+            );
+        }
+        let (kept_first, kept_second) = (first.stats().cached, second.stats().cached);
+        assert!(kept_second >= 1, "the newest entry is the second engine's");
+        assert!(
+            kept_first + kept_second <= 2,
+            "{kept_first} + {kept_second}"
+        );
+        let small = b"(module)";
+        let a = first.get_or_compile(small).unwrap();
+        let b = second.get_or_compile(small).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b), "each engine compiles its own");
+        assert_eq!((first.stats().misses, second.stats().misses), (4, 4));
     }
 
     #[test]

@@ -8,8 +8,10 @@ use crate::store::{Budget, StoreData};
 use crate::wit_values::{from_component_val, to_component_val, weigh};
 use sandcall_protocol::nesting::MAX_VALUES;
 use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value, hint};
+use std::collections::HashMap;
 use std::time::Instant;
 use wasmtime::Store;
+use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Func, Instance, Val};
 
 /// The error of a call that entered the guest: a trap, fuel, deadline or
@@ -34,20 +36,48 @@ fn call_error(store: &mut Store<StoreData>, e: wasmtime::Error, budget: Budget) 
     guest_error(e, budget, store.data_mut())
 }
 
-/// Call `export` of `instance` with `args`. Fuel or CPU time and deadline are already set.
+/// An instance's exported functions and their types, looked up on the
+/// first call of each: a pipelined trivial call spent about 5 % of its time
+/// on these lookups.
+#[derive(Default)]
+pub struct Lookups(HashMap<Box<str>, (Func, ComponentFunc)>);
+
+impl Lookups {
+    /// The function of `export` in `instance`, and its type.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Internal`] if the instance lacks an export its
+    /// component declares.
+    pub fn func(
+        &mut self,
+        store: &mut Store<StoreData>,
+        instance: Instance,
+        export: &ComponentExport,
+    ) -> Result<(Func, &ComponentFunc), RemoteError> {
+        if !self.0.contains_key(export.name.as_str()) {
+            let Some(func) = instance.get_func(&mut *store, export.index) else {
+                return Err(RemoteError::new(
+                    ErrorKind::Internal,
+                    format!("export `{}` vanished", export.name),
+                ));
+            };
+            let ty = func.ty(&*store);
+            self.0.insert(export.name.as_str().into(), (func, ty));
+        }
+        let (func, ty) = &self.0[export.name.as_str()];
+        Ok((*func, ty))
+    }
+}
+
+/// Call `export`, that is `func` of type `ty`, with `args`. Fuel or CPU
+/// time and deadline are already set.
 pub async fn call(
     store: &mut Store<StoreData>,
-    instance: Instance,
+    (func, ty): (Func, &ComponentFunc),
     export: &ComponentExport,
     args: &[Value],
     budget: Budget,
 ) -> Outcome {
-    let Some(func) = instance.get_func(&mut *store, export.index) else {
-        return Outcome::Refused(RemoteError::new(
-            ErrorKind::Internal,
-            format!("export `{}` vanished", export.name),
-        ));
-    };
     // Formatted only for an error: calls are a hot path.
     let signature = || hint::wit_signature(&export.func);
     if args.len() != export.func.params.len() {
@@ -76,7 +106,6 @@ pub async fn call(
             ),
         ));
     }
-    let ty = func.ty(&*store);
     let mut params = Vec::with_capacity(args.len());
     for (i, (arg, (pname, pty))) in args.iter().zip(ty.params()).enumerate() {
         let what = || {
@@ -93,7 +122,6 @@ pub async fn call(
         }
     }
     let mut results = vec![Val::Bool(false); ty.results().len()];
-    drop(ty);
     let start = Instant::now();
     let cutoff = store.data().cutoff();
     let cpu = store.data().cpu();

@@ -103,12 +103,14 @@ pub struct LimitConfig {
     /// A component's canonical functions (lifts, lowers) count 2 each.
     #[arg(long, default_value_t = 10_000)]
     pub module_functions: u64,
-    /// Compiled modules kept in the shared cache.
+    /// Compiled modules kept in the shared cache (the two sandboxed
+    /// engines share it).
     #[arg(long, default_value_t = 256)]
     pub cached_modules: usize,
     /// Bytes of compiled code the shared cache and the instances using it may
     /// hold (each entry: its upload, its compiled image and, for components,
-    /// their described types); the oldest entries go first.
+    /// their described types); the oldest entries go first. The two
+    /// sandboxed engines (CPU time and fuel) share it.
     #[arg(long, default_value_t = 256 << 20)]
     pub cache_bytes: u64,
     /// Operators one function may have, counted before compiling (each
@@ -133,7 +135,8 @@ pub struct LimitConfig {
     /// reading a binary of the same size).
     #[arg(long, default_value_t = COMPILE_BOUNDS.wat_bytes)]
     pub wat_bytes: u64,
-    /// Compiles (and WAT parses) run at once, server-wide per mode; more wait.
+    /// Compiles (and WAT parses) run at once, server-wide per mode (the two
+    /// sandboxed engines share them); more wait.
     #[arg(long, default_value_t = 2)]
     pub compiles: u32,
     /// Bytes of a call's (or instantiation's) WASI stdout, and as many of

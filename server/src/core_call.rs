@@ -2,12 +2,13 @@
 //! its signature, the call itself, and its results converted back.
 
 use crate::core_values::{from_val, func_type, to_val};
+use crate::held_refs;
 use crate::outcome::{Outcome, guest_error};
 use crate::store::{Budget, StoreData};
 use sandcall_protocol::{ErrorKind, RemoteError, Value, hint};
 use std::collections::HashMap;
 use std::time::Instant;
-use wasmtime::{AsContext, AsContextMut, Func, FuncType, RootScope, Store, Val};
+use wasmtime::{AsContext, AsContextMut, Func, FuncType, RootScope, Store, ThrownException, Val};
 
 /// The exported functions of one core instance that calls have named, with
 /// their types: found once, instead of wasmtime's export lookup and type
@@ -77,9 +78,12 @@ pub async fn call(
     };
     let guest_ns = start.elapsed().as_nanos() as u64;
     if let Err(e) = called {
+        if e.is::<ThrownException>() {
+            return Outcome::Failed(held_refs::uncaught(&mut scope));
+        }
         return Outcome::Failed(guest_error(e, budget, scope.as_context_mut().data_mut()));
     }
-    match results.iter().map(|v| from_val(&scope, v)).collect() {
+    match results.iter().map(|v| from_val(&mut scope, v)).collect() {
         Ok(results) => Outcome::Returned { results, guest_ns },
         Err(e) => Outcome::Refused(e),
     }

@@ -1,8 +1,10 @@
 //! Core wasm values: protocol [`Value`]s and types ↔ wasmtime's, checking
 //! every argument against the function's signature. Floats keep their bits.
 
+use crate::held_refs;
+use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value, hint};
-use wasmtime::{AsContext, AsContextMut, ExternRef, HeapType, Val};
+use wasmtime::{AsContextMut, ExternRef, HeapType, Val};
 
 /// The protocol spelling of a wasmtime value type.
 pub fn val_type(ty: &wasmtime::ValType) -> ValType {
@@ -37,9 +39,10 @@ const QUOTE: usize = 100;
 ///
 /// # Errors
 /// [`ErrorKind::BadRequest`] when the value does not have the expected type,
-/// [`ErrorKind::Unsupported`] for values a client cannot create (a non-null funcref).
+/// [`ErrorKind::Unsupported`] for values a client cannot create (a non-null funcref),
+/// [`ErrorKind::NotFound`] for a held reference this store does not hold.
 pub fn to_val(
-    mut store: impl AsContextMut,
+    mut store: impl AsContextMut<Data = StoreData>,
     value: &Value,
     expected: &wasmtime::ValType,
     what: &dyn Fn() -> String,
@@ -84,6 +87,16 @@ pub fn to_val(
                 .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
             Val::ExternRef(Some(r))
         }
+        (Value::Held(held), _) => {
+            let val = held_refs::value(&mut store, held)?;
+            let fits = val
+                .matches_ty(&store, expected)
+                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            if !fits {
+                return Err(mismatch());
+            }
+            val
+        }
         (Value::FuncRef, _) => {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
@@ -97,11 +110,16 @@ pub fn to_val(
     })
 }
 
-/// Convert a wasmtime value to its protocol form.
+/// Convert a wasmtime value to its protocol form. A non-null GC or
+/// exception reference stays in the store, and its handle goes
+/// ([`held_refs`]).
 ///
 /// # Errors
-/// [`ErrorKind::Unsupported`] for references that cannot cross the wire (GC objects).
-pub fn from_val(store: impl AsContext, val: &Val) -> Result<Value, RemoteError> {
+/// [`ErrorKind::Unsupported`] for an externref the guest made itself.
+pub fn from_val(
+    mut store: impl AsContextMut<Data = StoreData>,
+    val: &Val,
+) -> Result<Value, RemoteError> {
     Ok(match val {
         Val::I32(v) => Value::I32(*v),
         Val::I64(v) => Value::I64(*v),
@@ -115,23 +133,19 @@ pub fn from_val(store: impl AsContext, val: &Val) -> Result<Value, RemoteError> 
         Val::ExnRef(None) => Value::NullRef(RefKind::Exn),
         Val::ExternRef(Some(r)) => {
             let data = r
-                .data(store.as_context())
+                .data(&store)
                 .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-            match data.and_then(|d| d.downcast_ref::<u32>()) {
-                Some(n) => Value::ExternRef(*n),
-                None => {
-                    return Err(RemoteError::new(
-                        ErrorKind::Unsupported,
-                        "an externref not made by a client cannot be sent back",
-                    ));
-                }
+            match data.and_then(|d| d.downcast_ref::<u32>()).copied() {
+                Some(n) => Value::ExternRef(n),
+                None => Value::Held(held_refs::hold_extern(&mut store, *r)?),
             }
         }
-        _ => {
+        Val::AnyRef(Some(any)) => Value::Held(held_refs::hold_any(&mut store, *any)?),
+        Val::ExnRef(Some(exn)) => Value::Held(held_refs::hold_exn(&mut store, *exn)?),
+        Val::ContRef(_) => {
             return Err(RemoteError::new(
                 ErrorKind::Unsupported,
-                "non-null GC and exception references (anyref, exnref …) cannot cross \
-                 the wire; their nulls can",
+                "continuation references cannot cross the wire",
             ));
         }
     })

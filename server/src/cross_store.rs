@@ -11,10 +11,12 @@
 //! imports cross stores as copies that behave the same:
 //!
 //! - a function becomes a proxy in the new store that calls the provider's
-//!   function in the provider's store, under a fresh start budget (the
-//!   default fuel or CPU time and deadline of a start function), its
-//!   arguments and results converted through the wire's values (numbers,
-//!   nulls and client-made externrefs; other references are refused);
+//!   function in the provider's store on what the calling guest code has
+//!   left: its fuel (what the callee burns is taken from the caller), its
+//!   deadline, its CPU time (one meter counts both) and its cancellation;
+//!   arguments and results are converted through the wire's values
+//!   (numbers, nulls and client-made externrefs; a held GC reference
+//!   belongs to one store and is refused in another);
 //! - an immutable global becomes an immutable global of the same type and
 //!   value (it can never change, so a copy is the same global).
 //!
@@ -34,11 +36,11 @@ use crate::core_values::{from_val, to_val};
 use crate::instance::{Entry, Live};
 use crate::outcome::guest_error;
 use crate::runtime::Runtime;
-use crate::store::{Budget, StoreGroup, arm, spent};
+use crate::store::{StoreGroup, arm, arm_inherited, disinherit, spent};
 use sandcall_protocol::{ErrorKind, RemoteError, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
-use wasmtime::{Extern, ExternType, Func, Global, GlobalType, Mutability, Val};
+use wasmtime::{Extern, ExternType, Func, Global, GlobalType, Mutability, ThrownException, Val};
 
 /// Where a module importing from several stores is instantiated: the index
 /// in `providers` of the store's first provider, and every other store it
@@ -152,7 +154,7 @@ pub async fn instantiate(
             }
             match instance.get_export(&mut *theirs, import.name()) {
                 Some(Extern::Func(func)) if matches!(import.ty(), ExternType::Func(_)) => {
-                    let proxy = proxy(&mut store, &entry.group, &theirs, func, budget);
+                    let proxy = proxy(&mut store, &entry.group, &theirs, func);
                     linker
                         .define(&mut *store, as_name, import.name(), proxy)
                         .map_err(internal)?;
@@ -164,7 +166,7 @@ pub async fn instantiate(
                     }
                     let what = || format!("global `{as_name}::{}`", import.name());
                     let current = global.get(&mut *theirs);
-                    let value = from_val(&*theirs, &current)?;
+                    let value = from_val(&mut *theirs, &current)?;
                     let val = to_val(&mut *store, &value, ty.content(), &what)?;
                     let copy = GlobalType::new(ty.content().clone(), Mutability::Const);
                     let copy = Global::new(&mut *store, copy, val).map_err(internal)?;
@@ -190,13 +192,12 @@ pub async fn instantiate(
 }
 
 /// A function of the store `home` that calls `func` of store `target`
-/// (whose lock `theirs` is held now) under a fresh `budget`.
+/// (whose lock `theirs` is held now) on what its caller has left.
 fn proxy(
     home: &mut wasmtime::Store<crate::store::StoreData>,
     target: &StoreGroup,
     theirs: &wasmtime::Store<crate::store::StoreData>,
     func: Func,
-    budget: Budget,
 ) -> Func {
     let ty = func.ty(theirs);
     let target = target.clone();
@@ -205,7 +206,9 @@ fn proxy(
         let target = target.clone();
         let ty = ty.clone();
         let args: Result<Vec<Value>, RemoteError> =
-            params.iter().map(|v| from_val(&caller, v)).collect();
+            params.iter().map(|v| from_val(&mut caller, v)).collect();
+        let fuel_left = caller.get_fuel().ok();
+        let inherited = caller.data().inheritance();
         Box::new(async move {
             let what = || "a value passed across stores".to_string();
             let args = args.map_err(refused)?;
@@ -214,11 +217,29 @@ fn proxy(
             for (value, t) in args.iter().zip(ty.params()) {
                 theirs.push(to_val(&mut *store, value, &t, &what).map_err(refused)?);
             }
-            arm(&mut store, budget).map_err(refused)?;
+            let own = arm_inherited(&mut store, inherited, fuel_left).map_err(refused)?;
             let mut out = vec![Val::I32(0); ty.results().len()];
-            func.call_async(&mut *store, &theirs, &mut out).await?;
+            let called = func.call_async(&mut *store, &theirs, &mut out).await;
+            disinherit(&mut store, own);
+            let stop = store.data_mut().take_stop();
+            if let Some(left) = fuel_left {
+                caller.set_fuel(left.saturating_sub(spent(&*store, fuel_left)))?;
+            }
+            if let Err(e) = called {
+                // An exception cannot cross stores: the caller sees a trap.
+                if e.is::<ThrownException>() {
+                    store.take_pending_exception();
+                }
+                drop(store);
+                // Stopped for the caller's deadline, CPU time or cancel: the
+                // caller stops for the same reason.
+                return Err(match stop {
+                    Some(stop) => caller.data_mut().cut_off(stop),
+                    None => e,
+                });
+            }
             let values: Result<Vec<Value>, RemoteError> =
-                out.iter().map(|v| from_val(&*store, v)).collect();
+                out.iter().map(|v| from_val(&mut *store, v)).collect();
             drop(store);
             for ((slot, value), t) in results
                 .iter_mut()

@@ -22,6 +22,8 @@ pub struct Entry {
     pub live: Live,
     pub module: Arc<CachedModule>,
     pub fuel_used: u64,
+    /// CPU time its calls used, in ns (0 without CPU-time budgets).
+    pub cpu_ns: u64,
     /// Why a component instance can no longer be entered: set by the first
     /// call that failed inside the guest, cleared by a reset.
     pub poisoned: Option<String>,
@@ -33,6 +35,8 @@ pub struct Entry {
     pub _counted: crate::metrics::LiveInstance,
     /// Its core functions called so far, with their types.
     pub lookups: core_call::Lookups,
+    /// Its component functions called so far, with their types.
+    pub wit_lookups: component_call::Lookups,
 }
 
 /// The instance itself.
@@ -88,10 +92,12 @@ impl Entry {
             live,
             module,
             fuel_used,
+            cpu_ns: 0,
             poisoned: None,
             touched: false,
             _counted: crate::metrics::LiveInstance::new(),
             lookups: core_call::Lookups::default(),
+            wit_lookups: component_call::Lookups::default(),
         }
     }
 
@@ -120,15 +126,16 @@ impl Entry {
             Live::Component(instance) => {
                 let export =
                     component_export(&self.module, self.poisoned.as_deref(), name, export)?;
+                let func = self.wit_lookups.func(&mut store, *instance, export)?;
                 let fuel = arm(&mut store, budget)?;
-                let outcome =
-                    component_call::call(&mut store, *instance, export, args, budget).await;
+                let outcome = component_call::call(&mut store, func, export, args, budget).await;
                 (outcome, spent(&*store, fuel))
             }
         };
         let cpu_ns = store.data().cpu_used_ns();
         drop(store);
         self.fuel_used = self.fuel_used.saturating_add(fuel_used);
+        self.cpu_ns = self.cpu_ns.saturating_add(cpu_ns);
         match outcome {
             Outcome::Returned { results, guest_ns } => Ok(EvalResult {
                 results,
@@ -174,6 +181,7 @@ impl Entry {
             exports,
             memory_bytes,
             fuel_used: self.fuel_used,
+            cpu_ns: self.cpu_ns,
             registered_as,
             output: GuestOutput::default(),
             cache_hit: false,

@@ -33,7 +33,7 @@ impl Entry {
             .ok_or_else(|| core_not_found(instance, &mut store, name, "global", global))?;
         let mut scope = RootScope::new(&mut *store);
         let val = g.get(&mut scope);
-        from_val(&scope, &val)
+        from_val(&mut scope, &val)
     }
 
     /// Set mutable global `global` to `value`.

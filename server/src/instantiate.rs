@@ -131,6 +131,9 @@ fn settle(
     let fuel_used = spent(&*store, fuel);
     match made {
         Ok(live) => Ok((live, fuel_used)),
+        // A start function that threw: its store keeps the exception held
+        // while it lives (a family's store may).
+        Err(e) if e.is::<wasmtime::ThrownException>() => Err(crate::held_refs::uncaught(store)),
         Err(e) => Err(guest_error(e, budget, store.data_mut())),
     }
 }

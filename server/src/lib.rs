@@ -27,7 +27,8 @@
 //!   globals and memories.
 //! - `core_call` and `component_call`: one call each, with `core_values` and
 //!   `wit_values` (plus `wit_types`) converting between wasmtime and the
-//!   protocol; `outcome`: how the call ended, and its error.
+//!   protocol; `held_refs`: GC objects and exceptions kept for the client
+//!   as handles; `outcome`: how the call ended, and its error.
 //! - `call_context`: what a connection's requests share with their stores:
 //!   the `guest_output` capture (WASI stdout and stderr, bounded) and the
 //!   token that cancels the request under way.
@@ -65,6 +66,7 @@ mod departure;
 mod embedded;
 mod guest_output;
 mod handshake;
+mod held_refs;
 mod http;
 mod inbox;
 mod instance;

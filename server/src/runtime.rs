@@ -71,19 +71,23 @@ impl Runtime {
     ///
     /// # Errors
     /// When wasmtime rejects the configuration (e.g. a stack limit it cannot honour).
+    ///
+    /// The two share the server's memory budget, and their module caches
+    /// share one budget of bytes and one set of compile permits, so that
+    /// `--cache-bytes` and `--compiles` bound the server, not each engine.
     pub fn sandboxed(limits: LimitConfig) -> wasmtime::Result<(Arc<Runtime>, Arc<Runtime>)> {
-        let sandboxed = |metering, memory| {
+        let sandboxed = |metering, shared| {
             let grant = WasiGrant::Nothing;
             Runtime::build(
                 Mode::Sandboxed,
                 Some(metering),
                 limits.clone(),
                 grant,
-                memory,
+                shared,
             )
         };
         let cpu = sandboxed(Metering::Cpu, None)?;
-        let fuel = sandboxed(Metering::Fuel, Some(cpu.stores.server_memory.clone()))?;
+        let fuel = sandboxed(Metering::Fuel, Some(&*cpu))?;
         Ok((cpu, fuel))
     }
 
@@ -101,15 +105,17 @@ impl Runtime {
     }
 
     /// An engine for `mode` metered by `metering`, its guests granted
-    /// `grant`, its stores' memory counted against `server_memory`
-    /// (default: a budget of its own).
+    /// `grant`; it shares the server's memory budget and its module cache's
+    /// bytes and compile permits with `shared`, if given (default: budgets
+    /// of its own).
     fn build(
         mode: Mode,
         metering: Option<Metering>,
         limits: LimitConfig,
         grant: WasiGrant,
-        server_memory: Option<Arc<MemoryBudget>>,
+        shared: Option<&Runtime>,
     ) -> wasmtime::Result<Arc<Runtime>> {
+        let server_memory = shared.map(|other| other.stores.server_memory.clone());
         let mut config = Config::new();
         let wasm_stack = usize::try_from(limits.wasm_stack_bytes).unwrap_or(usize::MAX);
         config
@@ -195,15 +201,19 @@ impl Runtime {
             tables: Some(limits.module_tables),
             wat_bytes: limits.wat_bytes,
         });
-        Ok(Arc::new(Runtime {
-            cache: Arc::new(ModuleCache::new(
+        let cache = match shared {
+            Some(other) => other.cache.sharing(engine.clone(), linkers.clone()),
+            None => ModuleCache::new(
                 engine.clone(),
                 linkers.clone(),
                 limits.cached_modules,
                 whole(limits.cache_bytes),
                 limits.compiles as usize,
                 bounds,
-            )),
+            ),
+        };
+        Ok(Arc::new(Runtime {
+            cache: Arc::new(cache),
             linkers,
             engine,
             limits,
@@ -380,12 +390,14 @@ impl Runtimes {
     /// What the module caches of every runtime have done, summed.
     pub fn cache_stats(&self) -> CacheStats {
         let mut stats = self.sandboxed.cache.stats();
-        for more in std::iter::once(&self.fuel).chain(&self.unrestricted) {
-            let more = more.cache.stats();
+        for runtime in std::iter::once(&self.fuel).chain(&self.unrestricted) {
+            let more = runtime.cache.stats();
             stats.hits += more.hits;
             stats.misses += more.misses;
             stats.cached += more.cached;
-            stats.resident_bytes += more.resident_bytes;
+            if !runtime.cache.shares_bytes_with(&self.sandboxed.cache) {
+                stats.resident_bytes += more.resident_bytes;
+            }
             stats.abandoned += more.abandoned;
         }
         stats

@@ -8,6 +8,7 @@
 
 use crate::call_context::CallContext;
 use crate::cpu_budget::CpuMeter;
+use crate::held_refs::HeldRefs;
 use crate::limiter::{Caps, Limiter};
 use crate::memory_budget::MemoryBudget;
 use crate::wasi::WasiGrant;
@@ -180,6 +181,8 @@ pub struct StoreData {
     /// before the store itself, so this is what the instance cap must count.
     created: usize,
     ceilings: Ceilings,
+    /// GC objects and exceptions handed to the client ([`crate::held_refs`]).
+    pub(crate) held: HeldRefs,
 }
 
 impl StoreData {
@@ -306,6 +309,59 @@ pub fn arm(store: &mut Store<StoreData>, budget: Budget) -> Result<Option<u64>, 
     Ok(budget.fuel)
 }
 
+/// What the guest code under way in one store has left, passed on to the
+/// code it calls in another store ([`crate::cross_store`]): its deadline,
+/// its cancellation and its CPU meter, which counts the callee's time too
+/// (the callee runs within the caller's poll). Fuel is passed on apart.
+pub struct Inherited {
+    deadline: Option<Instant>,
+    cancel: CancellationToken,
+    cpu: Arc<CpuMeter>,
+}
+
+impl StoreData {
+    /// What the guest code under way has left, for a call it makes into
+    /// another store.
+    pub fn inheritance(&self) -> Inherited {
+        Inherited {
+            deadline: self.deadline,
+            cancel: self.cancel.clone(),
+            cpu: self.cpu.clone(),
+        }
+    }
+}
+
+/// Arm `store` for a call made by another store's guest code: on what that
+/// code has left (`from`, and its remaining `fuel` where fuel is metered),
+/// not on a budget of its own. Returns the store's own CPU meter, for
+/// [`disinherit`] to put back.
+///
+/// # Errors
+/// [`ErrorKind::Internal`] if fuel is asked of an engine that has it off.
+pub fn arm_inherited(
+    store: &mut Store<StoreData>,
+    from: Inherited,
+    fuel: Option<u64>,
+) -> Result<Arc<CpuMeter>, RemoteError> {
+    if let Some(fuel) = fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+    }
+    let data = store.data_mut();
+    data.deadline = from.deadline;
+    data.stopped = None;
+    data.cancel = from.cancel;
+    let own = std::mem::replace(&mut data.cpu, from.cpu);
+    store.set_epoch_deadline(1);
+    Ok(own)
+}
+
+/// Give `store` back its own CPU meter after a call [`arm_inherited`] armed.
+pub fn disinherit(store: &mut Store<StoreData>, own: Arc<CpuMeter>) {
+    store.data_mut().cpu = own;
+}
+
 /// The fuel spent since [`arm`] gave `given` (0 when not metered).
 pub fn spent(store: &impl AsContext, given: Option<u64>) -> u64 {
     match given {
@@ -343,6 +399,7 @@ impl StoreGroup {
             deadline: None,
             cpu: Arc::new(CpuMeter::default()),
             stopped: None,
+            held: HeldRefs::default(),
             created: 0,
             ceilings: settings.ceilings,
         };

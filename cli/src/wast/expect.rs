@@ -1,7 +1,7 @@
 //! Expectations: the results and traps a script expects, how a wire value or
 //! trap code is matched against them, and how both are shown in failures.
 
-use sandcall_protocol::{RefKind, RemoteError, Value};
+use sandcall_protocol::{RefClass, RefKind, RemoteError, Value};
 use std::fmt;
 
 /// An expected result of `assert_return`.
@@ -23,6 +23,9 @@ pub(super) enum Expected {
     Func,
     /// A non-null externref, with this number if given.
     Extern(Option<u32>),
+    /// A non-null GC reference the server holds, of one of these classes;
+    /// the script's word for it (`ref.struct`, `ref.eq` …).
+    Held(&'static [RefClass], &'static str),
     Either(Vec<Expected>),
     /// A result no wire value can match (GC references, component values).
     Unsupported(String),
@@ -71,6 +74,8 @@ impl Expected {
             (Expected::Null(kind), Value::NullRef(g)) => kind.is_none_or(|k| k == *g),
             (Expected::Func, Value::FuncRef) => true,
             (Expected::Extern(n), Value::ExternRef(g)) => n.is_none_or(|n| n == *g),
+            (Expected::Extern(None), Value::Held(g)) => g.class == RefClass::Extern,
+            (Expected::Held(classes, _), Value::Held(g)) => classes.contains(&g.class),
             (Expected::Either(cases), g) => cases.iter().any(|c| c.matches(g)),
             _ => false,
         }
@@ -107,6 +112,7 @@ impl fmt::Display for Expected {
             Expected::Func => f.write_str("(ref.func)"),
             Expected::Extern(None) => f.write_str("(ref.extern)"),
             Expected::Extern(Some(n)) => write!(f, "(ref.extern {n})"),
+            Expected::Held(_, word) => write!(f, "({word})"),
             Expected::Either(cases) => {
                 f.write_str("(either")?;
                 for case in cases {
@@ -181,11 +187,19 @@ const TRAP_MESSAGES: &[(&str, &[&str])] = &[
     ("unreachable_code_reached", &["unreachable"]),
     (
         "null_reference",
-        &["null function reference", "null reference"],
+        &[
+            "null function reference",
+            "null structure reference",
+            "null array reference",
+            "null i31 reference",
+            "null exception reference",
+            "null reference",
+        ],
     ),
     ("array_out_of_bounds", &["out of bounds array access"]),
     ("cast_failure", &["cast failure"]),
     ("atomic_wait_non_shared_memory", &["expected shared memory"]),
+    ("uncaught_exception", &["uncaught exception"]),
 ];
 
 /// Whether trap `code` is what a script means by `expected`.

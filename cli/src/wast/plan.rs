@@ -2,7 +2,7 @@
 //! module encoded and every value owned, so that running needs only the wire.
 
 use super::expect::{Bits, Expected};
-use sandcall_protocol::{ErrorKind, RefKind, Value};
+use sandcall_protocol::{ErrorKind, RefClass, RefKind, Value};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -94,6 +94,9 @@ fn skip(reason: &str) -> StepKind {
     StepKind::Done(Verdict::Skip(reason.to_string()))
 }
 
+/// The spec interpreter's words for an exception that left a call.
+const UNCAUGHT: &str = "uncaught exception";
+
 const NO_COMPONENTS: &str = "components: Sandcall runs core modules only";
 
 fn plan_directive(directive: WastDirective<'_>) -> StepKind {
@@ -154,9 +157,12 @@ fn plan_directive(directive: WastDirective<'_>) -> StepKind {
         D::AssertInvalidCustom { .. } | D::AssertMalformedCustom { .. } => {
             skip("custom-section annotations: not part of what the server runs")
         }
-        D::AssertException { .. } => {
-            skip("exceptions: the protocol carries no thrown wasm exception")
-        }
+        // An exception no guest code caught ends the call as a trap whose
+        // code says so (the exception stays on the server, held).
+        D::AssertException { exec, .. } => match plan_exec(exec) {
+            Ok(action) => StepKind::Trap(action, UNCAUGHT.to_string()),
+            Err(e) => fail(e),
+        },
         D::AssertSuspension { .. } => skip("stack switching: not enabled on the server"),
         D::Thread(_) | D::Wait { .. } => skip("threads: a session runs one call at a time"),
     }
@@ -313,6 +319,22 @@ fn plan_result(ret: &WastRetCore<'_>) -> Expected {
         WastRetCore::RefNull(heap) => Expected::Null(heap.as_ref().and_then(ref_kind)),
         WastRetCore::RefFunc(_) => Expected::Func,
         WastRetCore::RefExtern(n) => Expected::Extern(*n),
+        WastRetCore::RefAny => Expected::Held(
+            &[
+                RefClass::I31,
+                RefClass::Struct,
+                RefClass::Array,
+                RefClass::Any,
+            ],
+            "ref.any",
+        ),
+        WastRetCore::RefEq => Expected::Held(
+            &[RefClass::I31, RefClass::Struct, RefClass::Array],
+            "ref.eq",
+        ),
+        WastRetCore::RefStruct => Expected::Held(&[RefClass::Struct], "ref.struct"),
+        WastRetCore::RefArray => Expected::Held(&[RefClass::Array], "ref.array"),
+        WastRetCore::RefI31 => Expected::Held(&[RefClass::I31], "ref.i31"),
         WastRetCore::Either(cases) => Expected::Either(cases.iter().map(plan_result).collect()),
         other => Expected::Unsupported(format!("{other:?}")),
     }

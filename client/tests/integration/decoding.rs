@@ -34,6 +34,7 @@ fn deep_namespace_frame(id: u64) -> Vec<u8> {
         }],
         memory_bytes: 0,
         fuel_used: 0,
+        cpu_ns: 0,
         registered_as: vec![],
         output: Default::default(),
         cache_hit: false,

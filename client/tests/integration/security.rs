@@ -189,6 +189,48 @@ async fn a_tenants_ceilings_clamp_its_requests_and_info_shows_them() {
 }
 
 #[tokio::test]
+async fn a_tenants_cpu_time_ceiling_clamps_its_calls() {
+    let (server, ca, _dir) = tls_server("max_cpu_ms = 50", |_| {}).await;
+    // CPU-time budgets: the default metering.
+    let mut conn = Connection::open(&tls_address(&server), with_token(&ca, Some("alice-token")))
+        .await
+        .unwrap();
+    let limits = conn.info().await.unwrap().limits;
+    assert_eq!(limits.max_cpu_ms, Some(50));
+    assert_eq!(
+        limits.default_cpu_ms,
+        Some(50),
+        "the server's 1000 ms default, lowered"
+    );
+    conn.execute("t", TOOLS).await.unwrap();
+    let spin = |cpu_ms| sandcall::Eval {
+        name: "t".into(),
+        export: "spin".into(),
+        args: vec![],
+        fuel: None,
+        deadline_ms: None,
+        cpu_ms,
+    };
+    let e = conn.eval_with(spin(Some(200))).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::ResourceLimit), "{e}");
+    assert!(e.to_string().contains("ceiling of 50"), "{e}");
+    // Asking for nothing gets the ceiling: the spin stops after 50 ms of
+    // CPU time, not after the server's default of 1000 ms.
+    let started = Instant::now();
+    let e = conn.eval_with(spin(None)).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
+    assert!(e.to_string().contains("50 ms"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    // Less than the ceiling is granted as asked.
+    let e = conn.eval_with(spin(Some(20))).await.unwrap_err();
+    assert!(e.to_string().contains("20 ms"), "{e}");
+}
+
+#[tokio::test]
 async fn a_tenants_memory_and_instance_ceilings_hold() {
     let extra = "memory_bytes = 2097152\ninstances = 2";
     let (server, ca, _dir) = tls_server(extra, |_| {}).await;

@@ -7,8 +7,8 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use sandcall_protocol::{
-    Eval, Execute, GuestOutput, Hello, MemoryRead, MemoryWrite, Metering, Mode, NumType, Packed,
-    RefKind, Request, Value,
+    Eval, Execute, GuestOutput, HeldRef, Hello, MemoryRead, MemoryWrite, Metering, Mode, NumType,
+    Packed, RefClass, RefKind, Request, Value,
 };
 
 /// Short names, mostly ASCII, sometimes any text.
@@ -41,6 +41,10 @@ fn leaf() -> impl Strategy<Value = Value> {
         prop_oneof![Just(RefKind::Func), Just(RefKind::Extern)].prop_map(Value::NullRef),
         Just(Value::FuncRef),
         any::<u32>().prop_map(Value::ExternRef),
+        (0..RefClass::ALL.len(), any::<u64>()).prop_map(|(c, id)| Value::Held(HeldRef {
+            class: RefClass::ALL[c],
+            id
+        })),
     ];
     let wit = prop_oneof![
         any::<bool>().prop_map(Value::Bool),

@@ -1,0 +1,99 @@
+//! A call into another store's instance (an import from a registered
+//! instance of another linked family) spends what its caller has left:
+//! fuel, CPU time and deadline are the caller's, not fresh ones.
+
+use crate::common::{connect, connect_fuel, server};
+use sandcall::{Connection, ErrorKind, Eval, Value};
+use std::time::{Duration, Instant};
+
+/// `spin` and `one` registered from two stores, and `user`, which imports
+/// `one` first (so it lives in `one`'s store) and calls `spin` through a
+/// proxy into the other store.
+async fn families(conn: &mut Connection) {
+    let spin = r#"(module (func (export "spin") (loop br 0)))"#;
+    conn.execute("a", spin).await.unwrap();
+    conn.register("a", "a").await.unwrap();
+    let one = r#"(module (func (export "one") (result i32) i32.const 1))"#;
+    conn.execute("b", one).await.unwrap();
+    conn.register("b", "b").await.unwrap();
+    let user = r#"(module
+      (import "b" "one" (func $one (result i32)))
+      (import "a" "spin" (func $spin))
+      (func (export "one") (result i32) call $one)
+      (func (export "go") call $spin))"#;
+    conn.execute("user", user).await.unwrap();
+    let one = conn.eval("user", "one", &[]).await.unwrap();
+    assert_eq!(one, [Value::I32(1)]);
+}
+
+fn go(fuel: Option<u64>, cpu_ms: Option<u64>, deadline_ms: Option<u64>) -> Eval {
+    Eval {
+        name: "user".into(),
+        export: "go".into(),
+        args: vec![],
+        fuel,
+        deadline_ms,
+        cpu_ms,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_callers_cpu_time_and_deadline_bound_the_callee() {
+    let server = server().await;
+    let mut conn = connect(&server).await;
+    families(&mut conn).await;
+    // 100 ms of CPU time, not the 1,000 ms a fresh budget would give.
+    let started = Instant::now();
+    let e = conn.eval_with(go(None, Some(100), None)).await.unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(900), "{took:?}: {e}");
+    // The caller's deadline too.
+    let started = Instant::now();
+    let e = conn
+        .eval_with(go(None, Some(5_000), Some(150)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Both instances stay usable.
+    assert_eq!(
+        conn.eval("user", "one", &[]).await.unwrap(),
+        [Value::I32(1)]
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_callee_burns_the_callers_fuel() {
+    let server = server().await;
+    let mut conn = connect_fuel(&server).await;
+    families(&mut conn).await;
+    let e = conn
+        .eval_with(go(Some(1_000_000), None, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
+    assert!(e.to_string().contains("1000000"), "{e}");
+    // Without a fresh budget, a second try fails the same way, and quickly.
+    let started = Instant::now();
+    let e = conn
+        .eval_with(go(Some(1_000_000), None, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        conn.eval("user", "one", &[]).await.unwrap(),
+        [Value::I32(1)]
+    );
+    server.stop().await.unwrap();
+}
