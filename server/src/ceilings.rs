@@ -127,6 +127,38 @@ impl Ceilings {
         }
     }
 
+    /// The advice of a call stopped for fuel or CPU time, in the tenant's
+    /// ceiling instead of the server's: the call was given `asked` (fuel,
+    /// CPU ms), and the tenant may have less than the server allows.
+    fn retell(&self, e: &mut RemoteError, (fuel, cpu_ms): (Option<u64>, Option<u64>)) {
+        let Some(tenant) = &self.tenant else {
+            return;
+        };
+        let entry = &tenant.entry;
+        let (ceiling, given, unit, key) = match e.kind {
+            ErrorKind::CpuTimeExceeded => (entry.max_cpu_ms, cpu_ms, " ms", "max_cpu_ms"),
+            ErrorKind::OutOfFuel => (entry.max_fuel, fuel, "", "max_fuel"),
+            _ => return,
+        };
+        let (Some(ceiling), Some(given)) = (ceiling, given) else {
+            return;
+        };
+        let what = e.message.split("; ").next().unwrap_or_default().to_string();
+        e.message = if given < ceiling {
+            format!(
+                "{what}; tenant {:?} may ask for up to {ceiling}{unit} per call (`{key}` in \
+                 the tenants file)",
+                entry.name
+            )
+        } else {
+            format!(
+                "{what}; that is the most tenant {:?}'s calls may have (`{key} = {ceiling}` in \
+                 the tenants file)",
+                entry.name
+            )
+        };
+    }
+
     /// Lower `session`'s memory per instance and instances held to the
     /// tenant's ceilings (at the start of the session).
     pub fn lower(&self, session: &mut Session) {
@@ -209,6 +241,7 @@ impl Ceilings {
         mut request: Request,
     ) -> Result<Response, RemoteError> {
         let mut given = 0;
+        let mut asked = (None, None);
         if self.tenant.is_some() {
             let limits = session.info().limits;
             self.admit(&mut request, &limits)?;
@@ -218,10 +251,14 @@ impl Ceilings {
                     Some(fuel) => fuel,
                     None => cpu_ms.saturating_mul(1_000_000 * FUEL_PER_CPU_NS),
                 };
+                asked = (eval.fuel.or(limits.default_fuel), Some(cpu_ms));
             }
         }
         let mut reply = session.handle(request).await;
         self.charge(&reply, given);
+        if let Err(e) = &mut reply {
+            self.retell(e, asked);
+        }
         if let Ok(Response::Info(info)) = &mut reply {
             self.report(&mut info.limits);
         }

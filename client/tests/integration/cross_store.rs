@@ -7,18 +7,20 @@ use sandcall::{Connection, ErrorKind, Eval, Value};
 use std::time::{Duration, Instant};
 
 /// `spin` and `one` registered from two stores, and `user`, which imports
-/// `one` first (so it lives in `one`'s store) and calls `spin` through a
-/// proxy into the other store.
+/// `one` and a mutable global (state) from `b`, so it lives in `b`'s store,
+/// and calls `spin` through a proxy into `a`'s store.
 async fn families(conn: &mut Connection) {
     let spin = r#"(module (func (export "spin") (loop br 0)))"#;
     conn.execute("a", spin).await.unwrap();
     conn.register("a", "a").await.unwrap();
-    let one = r#"(module (func (export "one") (result i32) i32.const 1))"#;
+    let one = r#"(module (func (export "one") (result i32) i32.const 1)
+      (global (export "g") (mut i32) (i32.const 0)))"#;
     conn.execute("b", one).await.unwrap();
     conn.register("b", "b").await.unwrap();
     let user = r#"(module
       (import "b" "one" (func $one (result i32)))
       (import "a" "spin" (func $spin))
+      (import "b" "g" (global (mut i32)))
       (func (export "one") (result i32) call $one)
       (func (export "go") call $spin))"#;
     conn.execute("user", user).await.unwrap();

@@ -219,7 +219,12 @@ async fn a_tenants_cpu_time_ceiling_clamps_its_calls() {
     let started = Instant::now();
     let e = conn.eval_with(spin(None)).await.unwrap_err();
     assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
-    assert!(e.to_string().contains("50 ms"), "{e}");
+    assert!(e.to_string().contains("past the 50 ms"), "{e}");
+    assert!(
+        e.to_string().contains("`max_cpu_ms = 50`"),
+        "the tenant's ceiling: {e}"
+    );
+    assert!(!e.to_string().contains("60000"), "not the server's: {e}");
     assert!(
         started.elapsed() < Duration::from_millis(900),
         "{:?}",
@@ -227,7 +232,8 @@ async fn a_tenants_cpu_time_ceiling_clamps_its_calls() {
     );
     // Less than the ceiling is granted as asked.
     let e = conn.eval_with(spin(Some(20))).await.unwrap_err();
-    assert!(e.to_string().contains("20 ms"), "{e}");
+    assert!(e.to_string().contains("past the 20 ms"), "{e}");
+    assert!(e.to_string().contains("may ask for up to 50 ms"), "{e}");
 }
 
 #[tokio::test]
