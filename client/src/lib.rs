@@ -17,7 +17,9 @@
 //! ```
 //!
 //! # Layout
-//! - [`connection`]: [`Connection`], one method per request, plus send/recv for pipelining;
+//! - [`connection`]: [`Connection`]: the handshake, send/recv for pipelining,
+//!   cancellation, reconnecting; [`requests`]: one method per request;
+//!   [`options`]: [`ConnectOptions`];
 //!   [`address`]: `sandcalls://` (TLS) and plaintext addresses; [`tls`]: rustls setup.
 //! - [`cluster`]: [`Cluster`], sessions on several servers (or one balancer)
 //!   used as one: `execute` everywhere, `map` with failover.
@@ -32,6 +34,8 @@ pub mod address;
 pub mod cluster;
 pub mod connection;
 pub mod error;
+pub mod options;
+pub mod requests;
 pub mod text;
 pub mod tls;
 pub mod wave;

@@ -20,7 +20,8 @@
 //! # Layout
 //! - [`codec`]: framing (bytes ↔ id + message) with a bounded frame length.
 //! - [`message`]: handshake, requests and responses.
-//! - [`value`]: the value model: wasm values with exact bits, WIT values.
+//! - [`value`]: the value model: wasm values with exact bits, WIT values;
+//!   [`core_types`]: core value types, signatures, reference hierarchies.
 //! - [`packed`]: lists of numbers as one byte buffer.
 //! - [`held`]: handles to GC objects and exceptions the server keeps.
 //! - [`wit`]: component types and signatures, spelled as WIT.
@@ -33,6 +34,7 @@
 //!   enforces, as reported to clients.
 
 pub mod codec;
+pub mod core_types;
 pub mod error;
 pub mod exact;
 pub mod held;

@@ -32,8 +32,8 @@
 //! - `call_context`: what a connection's requests share with their stores:
 //!   the `guest_output` capture (WASI stdout and stderr, bounded) and the
 //!   token that cancels the request under way.
-//! - `store`: a wasmtime store, its data and the budget of guest code in it
-//!   (fuel, or CPU time charged per poll by `cpu_budget`);
+//! - `store`: a wasmtime store, its data, arming it with the `budget` of
+//!   guest code (fuel, or CPU time charged per poll by `cpu_budget`);
 //!   `limiter`: its memory and table caps, drawing on the connection's and
 //!   the server's `memory_budget`; `cutoff`: guest code stopped at
 //!   its deadline or at shutdown also while it waits in a host call.
@@ -49,6 +49,7 @@
 
 mod access;
 mod allocator;
+mod budget;
 mod cache;
 mod call_context;
 mod ceilings;

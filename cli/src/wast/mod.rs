@@ -58,7 +58,7 @@ mod session;
 mod suites;
 
 pub use expect::trap_matches;
-pub use suites::{SUITES, Script, Spec, suite, unknown_suite};
+pub use suites::{PROPOSALS, SUITES, Script, Spec, suite, unknown_suite};
 
 use plan::plan;
 use sandcall::Connection;
