@@ -111,7 +111,9 @@ pub struct Cluster {
     pub max_retries: u32,
     /// Calls each session keeps in flight.
     pub depth: usize,
-    /// Fuel and deadline of each `map` call (`None`: the server's default).
+    /// CPU time (ms), fuel and deadline (ms) of each `map` call (`None`:
+    /// the server's default; fuel only in sessions metered by fuel).
+    pub cpu_ms: Option<u64>,
     pub fuel: Option<u64>,
     pub deadline_ms: Option<u64>,
 }
@@ -174,6 +176,7 @@ impl Cluster {
             max_retries: 3,
             depth: 2,
             fuel: None,
+            cpu_ms: None,
             deadline_ms: None,
         })
     }
@@ -257,7 +260,7 @@ impl Cluster {
                 args: inputs[index].clone(),
                 fuel: self.fuel,
                 deadline_ms: self.deadline_ms,
-                cpu_ms: None,
+                cpu_ms: self.cpu_ms,
             })
         };
         let shared = Shared {

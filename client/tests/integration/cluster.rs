@@ -325,6 +325,37 @@ async fn a_member_refusing_the_module_is_an_error_not_a_retry_loop() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_calls_budget_is_the_clusters_cpu_ms() {
+    let servers = servers(2, &[]);
+    let mut cluster = Cluster::connect(&addresses(&servers), 1).await.unwrap();
+    cluster.execute("m", GUEST).await.unwrap();
+    cluster.cpu_ms = Some(5);
+    let start = Instant::now();
+    // 10^10 steps: seconds of CPU time, stopped after 5 ms; an answer, not a retry.
+    let err = cluster
+        .map("m", "spin", [vec![Value::I64(10_000_000_000)]])
+        .await
+        .unwrap_err();
+    match &err {
+        ClusterError::Call { source, .. } => {
+            assert_eq!(source.kind(), Some(ErrorKind::CpuTimeExceeded), "{err}");
+        }
+        other => panic!("expected Call, got {other:?}"),
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    cluster.cpu_ms = None;
+    let squares = cluster
+        .map("m", "square", [vec![Value::I64(7)]])
+        .await
+        .unwrap();
+    assert_eq!(squares, [vec![Value::I64(49)]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_failures_are_counted() {
     let dir = scratch("tenants");
     std::fs::create_dir_all(&dir).unwrap();
