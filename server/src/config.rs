@@ -28,7 +28,7 @@ pub struct ServerConfig {
     /// shorten it).
     pub quota_period: Option<std::time::Duration>,
     /// How long a drain (SIGTERM) lets sessions under way go on before
-    /// ending them (default 30 s, [`crate::server::DEFAULT_DRAIN_TIMEOUT`]).
+    /// ending them (default 30 s, `DEFAULT_DRAIN_TIMEOUT`).
     pub drain_timeout: Option<std::time::Duration>,
 }
 

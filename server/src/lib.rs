@@ -20,7 +20,8 @@
 //!   `departure`: noticing a client that left while its upload compiles.
 //! - `session`: the commands: each request checked against the limits in
 //!   one place, then applied to the connection's namespace.
-//! - `namespace`: named instances and registrations; `instantiate`: code in a
+//! - `namespace`: named instances and registrations (its `linking` places a
+//!   new instance among those it imports from); `instantiate`: code in a
 //!   fresh store or in the store of the instances it imports from;
 //!   `cross_store`: imports from instances in several stores.
 //! - `instance`: one instance and calls into it; `instance_state`: its

@@ -46,7 +46,7 @@ pub async fn run(
 }
 
 /// What a server listens on: sessions, and `--metrics` (HTTP `/metrics` and
-/// `/healthz`, [`crate::http`]) when given.
+/// `/healthz`, the `http` module) when given.
 pub struct Listeners {
     pub sessions: TcpListener,
     pub metrics: Option<TcpListener>,
