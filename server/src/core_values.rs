@@ -4,7 +4,7 @@
 use crate::held_refs;
 use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value, hint};
-use wasmtime::{AsContextMut, ExternRef, HeapType, Val};
+use wasmtime::{AnyRef, AsContextMut, ExternRef, HeapType, Val};
 
 /// The protocol spelling of a wasmtime value type.
 pub fn val_type(ty: &wasmtime::ValType) -> ValType {
@@ -87,6 +87,22 @@ pub fn to_val(
                 .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
             Val::ExternRef(Some(r))
         }
+        // A client's externref where an anyref is expected: turned into one,
+        // as `any.convert_extern` would (the spec's `ref.host N`).
+        (Value::ExternRef(n), _) if matches!(ref_heap, Some((_, HeapType::Any))) => {
+            let r = ExternRef::new(store.as_context_mut(), *n)
+                .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
+            let any = AnyRef::convert_extern(&mut store, r)
+                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            let val = Val::AnyRef(Some(any));
+            let fits = val
+                .matches_ty(&store, expected)
+                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            if !fits {
+                return Err(mismatch());
+            }
+            val
+        }
         (Value::Held(held), _) => {
             let val = held_refs::value(&mut store, held)?;
             let fits = val
@@ -140,7 +156,7 @@ pub fn from_val(
                 None => Value::Held(held_refs::hold_extern(&mut store, *r)?),
             }
         }
-        Val::AnyRef(Some(any)) => Value::Held(held_refs::hold_any(&mut store, *any)?),
+        Val::AnyRef(Some(any)) => held_refs::any_value(&mut store, *any)?,
         Val::ExnRef(Some(exn)) => Value::Held(held_refs::hold_exn(&mut store, *exn)?),
         Val::ContRef(_) => {
             return Err(RemoteError::new(

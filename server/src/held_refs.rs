@@ -10,7 +10,7 @@
 //! is when the family of instances that made them is dropped.
 
 use crate::store::StoreData;
-use sandcall_protocol::{ErrorKind, HeldRef, RefClass, RemoteError};
+use sandcall_protocol::{ErrorKind, HeldRef, RefClass, RemoteError, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{AnyRef, AsContextMut, ExnRef, ExternRef, OwnedRooted, Rooted, Val};
@@ -54,14 +54,16 @@ fn internal(e: wasmtime::Error) -> RemoteError {
     RemoteError::new(ErrorKind::Internal, format!("{e:#}"))
 }
 
-/// Hold `any` for the client and return its handle.
+/// `any` as the client sees it: the client's own externref `N` when it is
+/// one turned into an anyref (`any.convert_extern`; the spec's `ref.host N`),
+/// else a handle to it, held here.
 ///
 /// # Errors
-/// [`ErrorKind::Internal`] if wasmtime cannot root it.
-pub fn hold_any(
+/// [`ErrorKind::Internal`] if wasmtime cannot inspect or root it.
+pub fn any_value(
     mut store: impl AsContextMut<Data = StoreData>,
     any: Rooted<AnyRef>,
-) -> Result<HeldRef, RemoteError> {
+) -> Result<Value, RemoteError> {
     let class = if any.is_i31(&store).map_err(internal)? {
         RefClass::I31
     } else if any.is_struct(&store).map_err(internal)? {
@@ -69,6 +71,11 @@ pub fn hold_any(
     } else if any.is_array(&store).map_err(internal)? {
         RefClass::Array
     } else {
+        let outside = ExternRef::convert_any(&mut store, any).map_err(internal)?;
+        let data = outside.data(&store).map_err(internal)?;
+        if let Some(n) = data.and_then(|d| d.downcast_ref::<u32>()).copied() {
+            return Ok(Value::ExternRef(n));
+        }
         RefClass::Any
     };
     let owned = any.to_owned_rooted(&mut store).map_err(internal)?;
@@ -77,7 +84,7 @@ pub fn hold_any(
         .data_mut()
         .held
         .insert(Held::Any(owned));
-    Ok(HeldRef { class, id })
+    Ok(Value::Held(HeldRef { class, id }))
 }
 
 /// Hold the exception `exn` for the client and return its handle.

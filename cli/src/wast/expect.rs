@@ -76,6 +76,9 @@ impl Expected {
             (Expected::Extern(n), Value::ExternRef(g)) => n.is_none_or(|n| n == *g),
             (Expected::Extern(None), Value::Held(g)) => g.class == RefClass::Extern,
             (Expected::Held(classes, _), Value::Held(g)) => classes.contains(&g.class),
+            // A host reference (the client's externref as an anyref) is an
+            // anyref, though not an eqref.
+            (Expected::Held(classes, _), Value::ExternRef(_)) => classes.contains(&RefClass::Any),
             (Expected::Either(cases), g) => cases.iter().any(|c| c.matches(g)),
             _ => false,
         }

@@ -256,9 +256,8 @@ fn plan_arg(arg: &WastArg<'_>) -> Result<Value, String> {
             }
         },
         WastArgCore::RefExtern(n) => Value::ExternRef(*n),
-        WastArgCore::RefHost(_) => {
-            return Err("arguments the wire can carry, got a ref.host".into());
-        }
+        // A host reference: the client's externref, as an anyref.
+        WastArgCore::RefHost(n) => Value::ExternRef(*n),
     })
 }
 
@@ -319,6 +318,7 @@ fn plan_result(ret: &WastRetCore<'_>) -> Expected {
         WastRetCore::RefNull(heap) => Expected::Null(heap.as_ref().and_then(ref_kind)),
         WastRetCore::RefFunc(_) => Expected::Func,
         WastRetCore::RefExtern(n) => Expected::Extern(*n),
+        WastRetCore::RefHost(n) => Expected::Extern(Some(*n)),
         WastRetCore::RefAny => Expected::Held(
             &[
                 RefClass::I31,

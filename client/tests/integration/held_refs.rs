@@ -19,6 +19,8 @@ const GC: &str = r#"(module
       (i32.add (struct.get $point $x (local.get 0)) (i32.const 1))))
   (func (export "row") (result anyref) (array.new $row (i32.const 7) (i32.const 3)))
   (func (export "small") (param i32) (result anyref) (ref.i31 (local.get 0)))
+  (func (export "any") (param anyref) (result anyref) (local.get 0))
+  (func (export "outside") (param anyref) (result externref) (extern.convert_any (local.get 0)))
   (func (export "same") (param anyref anyref) (result i32)
     (ref.eq (ref.cast eqref (local.get 0)) (ref.cast eqref (local.get 1))))
   (func (export "throw") (param i32) (result exnref) (local $e exnref)
@@ -89,6 +91,30 @@ async fn gc_objects_come_back_as_handles_that_can_be_passed_back() {
     assert_eq!(
         conn.eval("gc", "same", &same(kept, p)).await.unwrap(),
         [Value::I32(1)]
+    );
+    // The client's externref where an anyref is expected is turned into
+    // one (`any.convert_extern`), and comes back as itself.
+    let host = conn
+        .eval("gc", "any", &[Value::ExternRef(5)])
+        .await
+        .unwrap();
+    assert_eq!(host, [Value::ExternRef(5)]);
+    let outside = conn
+        .eval("gc", "outside", &[Value::ExternRef(6)])
+        .await
+        .unwrap();
+    assert_eq!(outside, [Value::ExternRef(6)]);
+    // A struct made external is an externref the guest made: held.
+    let made = conn.eval("gc", "outside", &[Value::Held(p)]).await.unwrap();
+    assert!(
+        matches!(
+            made[..],
+            [Value::Held(HeldRef {
+                class: RefClass::Extern,
+                ..
+            })]
+        ),
+        "{made:?}"
     );
     // Exceptions too: thrown, caught, handed out, rethrown later.
     let exn = held(conn.eval("gc", "throw", &[Value::I32(42)]).await.unwrap());
