@@ -93,15 +93,26 @@ pub fn parse_value(ty: &ValType, text: &str) -> Result<Value, String> {
                     .map_err(|_| format!("`{text}` is not an externref (`null` or a number)")),
             }
         }
-        ValType::OtherRef(t) => match (null_of(text, t), HeldRef::parse(text)) {
-            (Some(kind), _) => Ok(Value::NullRef(kind)),
-            (None, Some(held)) => Ok(Value::Held(held)),
-            (None, None) => Err(format!(
+        ValType::OtherRef(t) => match (null_of(text, t), HeldRef::parse(text), host(text)) {
+            (Some(kind), _, _) => Ok(Value::NullRef(kind)),
+            (None, Some(held), _) => Ok(Value::Held(held)),
+            (None, None, Some(n)) => Ok(Value::ExternRef(n)),
+            (None, None, None) => Err(format!(
                 "values of type {t} cannot be written, except a null (`null` or \
-                 `ref.null HEAP`) and a reference the server returned (`ref.held CLASS N`)"
+                 `ref.null HEAP`), a reference the server returned (`ref.held CLASS N`) and, \
+                 for an anyref, the client's externref N (`ref.host N` or `ref.extern N`)"
             )),
         },
     }
+}
+
+/// The number of a host reference: the client's externref `N`, written
+/// `ref.host N` or `ref.extern N`, which the server turns into an anyref.
+fn host(text: &str) -> Option<u32> {
+    let n = text
+        .strip_prefix("ref.host ")
+        .or_else(|| text.strip_prefix("ref.extern "))?;
+    n.trim().parse().ok()
 }
 
 /// The null `text` spells for a reference of type `ty` (a GC, exception
@@ -216,6 +227,11 @@ mod tests {
         assert_eq!(parse_value(&ty, &text).unwrap(), held);
         let e = parse_value(&ty, "ref.held cat 1").unwrap_err();
         assert!(e.contains("ref.held CLASS N"), "{e}");
+        let any = ValType::OtherRef("(ref null any)".into());
+        assert_eq!(
+            parse_value(&any, "ref.host 7").unwrap(),
+            Value::ExternRef(7)
+        );
     }
 
     #[test]

@@ -139,9 +139,17 @@ pub fn core(obj: &Bound<'_, PyAny>, ty: &ValType) -> Result<Value> {
         ValType::OtherRef(t) => match (obj.cast::<crate::held::PyHeldRef>(), RefKind::of_type(t)) {
             (Ok(held), _) => Value::Held(held.get().0),
             (Err(_), Some(kind)) if obj.is_none() => Value::NullRef(kind),
+            // A host reference: the client's externref, which the server
+            // turns into an anyref (it checks the parameter's type).
+            _ if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() => {
+                Value::ExternRef(int(obj, "host reference", 0, u32::MAX.into())? as u32)
+            }
             _ => {
                 return Err(expected(
-                    &format!("a sandcall.HeldRef (or None if nullable) for a {t}"),
+                    &format!(
+                        "a sandcall.HeldRef (or None if nullable, an int for a host \
+                         reference) for a {t}"
+                    ),
                     obj,
                 ));
             }

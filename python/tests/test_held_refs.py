@@ -19,6 +19,7 @@ GC_WAT = """
     (struct.set $point $x (local.get 0)
       (i32.add (struct.get $point $x (local.get 0)) (i32.const 1))))
   (func (export "is_null") (param anyref) (result i32) (ref.is_null (local.get 0)))
+  (func (export "any") (param anyref) (result anyref) (local.get 0))
   (func (export "throw") (param i32) (result exnref) (local $e exnref)
     (block $caught (result i32 exnref)
       (try_table (catch_ref $oops $caught) (throw $oops (local.get 0)))
@@ -50,6 +51,10 @@ def test_a_struct_comes_back_as_a_handle_to_the_same_object(gc):
     assert p == p and hash(p) == hash(p)
     assert gc.eval("gc", "point", 3, 4) != p
     assert gc.eval("gc", "is_null", None) == 1
+    # An int where an anyref is expected: the client's externref, turned
+    # into an anyref on the server, comes back as itself.
+    assert gc.eval("gc", "any", 5) == 5
+    assert gc.eval("gc", "is_null", 5) == 0
 
 
 def test_an_exception_is_held_and_rethrown(gc):
@@ -61,7 +66,9 @@ def test_an_exception_is_held_and_rethrown(gc):
 def test_wrong_handles_and_objects_are_refused(gc):
     p = gc.eval("gc", "point", 1, 2)
     with pytest.raises(TypeError, match="HeldRef"):
-        gc.eval("gc", "x", 7)
+        gc.eval("gc", "x", "seven")
+    with pytest.raises(sandcall.BadRequestError):
+        gc.eval("gc", "x", 7)  # a host reference is not a struct
     with pytest.raises(sandcall.BadRequestError):
         gc.eval("gc", "payload", p)
     gc.execute("other", GC_WAT)
