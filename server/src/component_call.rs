@@ -5,7 +5,8 @@
 use crate::component::ComponentExport;
 use crate::outcome::{Outcome, guest_error};
 use crate::store::{Budget, StoreData};
-use crate::wit_values::{from_component_val, to_component_val, weigh};
+use crate::wit_results::{from_component_val, weigh};
+use crate::wit_values::to_component_val;
 use sandcall_protocol::nesting::MAX_VALUES;
 use sandcall_protocol::{ErrorKind, NumType, RemoteError, Value, hint};
 use std::collections::HashMap;

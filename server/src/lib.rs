@@ -26,10 +26,10 @@
 //!   `cross_store`: imports from instances in several stores.
 //! - `instance`: one instance and calls into it; `instance_state`: its
 //!   globals and memories.
-//! - `core_call` and `component_call`: one call each, with `core_values` and
-//!   `wit_values` (plus `wit_types`) converting between wasmtime and the
-//!   protocol; `held_refs`: GC objects and exceptions kept for the client
-//!   as handles; `outcome`: how the call ended, and its error.
+//! - `core_call` and `component_call`: one call each, with `core_values`,
+//!   `wit_values` and `wit_results` (plus `wit_types`) converting between
+//!   wasmtime and the protocol; `held_refs`: GC objects and exceptions kept
+//!   for the client as handles; `outcome`: how the call ended, and its error.
 //! - `call_context`: what a connection's requests share with their stores:
 //!   the `guest_output` capture (WASI stdout and stderr, bounded) and the
 //!   token that cancels the request under way.
@@ -88,6 +88,7 @@ mod store;
 mod tenants;
 mod tls;
 mod wasi;
+mod wit_results;
 mod wit_types;
 mod wit_values;
 
