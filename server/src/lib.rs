@@ -14,8 +14,8 @@
 //! - `connection`: one client: handshake, then frames in, answers out,
 //!   reading on while a request runs (cancels; the rest waits in `inbox`);
 //!   `handshake`: TLS, the hello and `access` (tokens of `tenants`, TLS
-//!   from `tls`, timeouts, the throttle of token guessers; the oldest
-//!   pending handshake evicted when every handshake slot is taken);
+//!   from `tls`, timeouts, the throttle of token guessers; `pending`: the
+//!   handshake slots, the oldest evicted when every one is taken);
 //!   `ceilings`: a tenant's caps and its `quota` of fuel per minute.
 //!   `departure`: noticing a client that left while its upload compiles.
 //! - `session`: the commands: each request checked against the limits in
@@ -80,6 +80,7 @@ mod memory_budget;
 mod metrics;
 mod namespace;
 mod outcome;
+mod pending;
 mod quota;
 mod runtime;
 mod server;
