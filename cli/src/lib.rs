@@ -5,7 +5,8 @@
 //! # Layout
 //! - `main.rs`: the command line (clap), `--embedded`, logging.
 //! - [`script`]: the line commands of `sandcall run` and `sandcall shell`
-//!   on one [`script::Session`]; [`call_args`]: a call's options and
+//!   on one [`script::Session`] (its `eval` command in `script/eval.rs`);
+//!   [`call_args`]: a call's options and
 //!   arguments; [`commands`]: their table (help, usage,
 //!   "did you mean"); [`words`]: how a line splits into words, WAVE values
 //!   kept whole; [`input`]: large `--input` lists streamed into packed bytes;
