@@ -19,7 +19,7 @@
 //! - [`machine`]: what the run ran on; [`stats`]: percentiles and formats.
 //! - [`tls`]: section 7, TLS against plaintext (alone with `--tls`).
 //! - [`python`]: section 8, the Python client beside the Rust client and
-//!   RPyC (alone with `--python`).
+//!   RPyC (alone with `--python`); [`python_report`]: its targets and rows.
 
 mod calls;
 mod echo;
@@ -30,6 +30,7 @@ mod plot;
 mod process;
 mod profile;
 mod python;
+mod python_report;
 mod report;
 mod results;
 mod rows;
