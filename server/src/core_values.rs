@@ -2,9 +2,10 @@
 //! every argument against the function's signature. Floats keep their bits.
 
 use crate::held_refs;
+use crate::outcome::internal;
 use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, FuncType, RefKind, RemoteError, ValType, Value, hint};
-use wasmtime::{AnyRef, AsContextMut, ExternRef, HeapType, Val};
+use wasmtime::{AnyRef, AsContext, AsContextMut, ExternRef, HeapType, Val};
 
 /// The protocol spelling of a wasmtime value type.
 pub fn val_type(ty: &wasmtime::ValType) -> ValType {
@@ -82,36 +83,23 @@ pub fn to_val(
             (RefKind::Exn, Some((true, HeapType::Exn))) => Val::ExnRef(None),
             _ => return Err(mismatch()),
         },
-        (Value::ExternRef(n), _) if matches!(ref_heap, Some((_, HeapType::Extern))) => {
+        // A client's externref; where an anyref is expected, turned into
+        // one, as `any.convert_extern` would (the spec's `ref.host N`).
+        (Value::ExternRef(n), _)
+            if matches!(ref_heap, Some((_, HeapType::Extern | HeapType::Any))) =>
+        {
             let r = ExternRef::new(store.as_context_mut(), *n)
                 .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
-            Val::ExternRef(Some(r))
-        }
-        // A client's externref where an anyref is expected: turned into one,
-        // as `any.convert_extern` would (the spec's `ref.host N`).
-        (Value::ExternRef(n), _) if matches!(ref_heap, Some((_, HeapType::Any))) => {
-            let r = ExternRef::new(store.as_context_mut(), *n)
-                .map_err(|e| RemoteError::new(ErrorKind::ResourceLimit, format!("{e:#}")))?;
-            let any = AnyRef::convert_extern(&mut store, r)
-                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-            let val = Val::AnyRef(Some(any));
-            let fits = val
-                .matches_ty(&store, expected)
-                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-            if !fits {
-                return Err(mismatch());
+            if matches!(ref_heap, Some((_, HeapType::Extern))) {
+                Val::ExternRef(Some(r))
+            } else {
+                let any = AnyRef::convert_extern(&mut store, r).map_err(internal)?;
+                checked(&store, Val::AnyRef(Some(any)), expected, mismatch)?
             }
-            val
         }
         (Value::Held(held), _) => {
             let val = held_refs::value(&mut store, held)?;
-            let fits = val
-                .matches_ty(&store, expected)
-                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
-            if !fits {
-                return Err(mismatch());
-            }
-            val
+            checked(&store, val, expected, mismatch)?
         }
         (Value::FuncRef, _) => {
             return Err(RemoteError::new(
@@ -124,6 +112,20 @@ pub fn to_val(
         }
         _ => return Err(mismatch()),
     })
+}
+
+/// `val`, a reference made or looked up here, if it has type `expected`
+/// (for a concrete GC type, its own hierarchy is not enough).
+fn checked(
+    store: impl AsContext,
+    val: Val,
+    expected: &wasmtime::ValType,
+    mismatch: impl FnOnce() -> RemoteError,
+) -> Result<Val, RemoteError> {
+    match val.matches_ty(&store, expected).map_err(internal)? {
+        true => Ok(val),
+        false => Err(mismatch()),
+    }
 }
 
 /// Convert a wasmtime value to its protocol form. A non-null GC or
@@ -148,9 +150,7 @@ pub fn from_val(
         Val::AnyRef(None) => Value::NullRef(RefKind::Any),
         Val::ExnRef(None) => Value::NullRef(RefKind::Exn),
         Val::ExternRef(Some(r)) => {
-            let data = r
-                .data(&store)
-                .map_err(|e| RemoteError::new(ErrorKind::Internal, format!("{e:#}")))?;
+            let data = r.data(&store).map_err(internal)?;
             match data.and_then(|d| d.downcast_ref::<u32>()).copied() {
                 Some(n) => Value::ExternRef(n),
                 None => Value::Held(held_refs::hold_extern(&mut store, *r)?),

@@ -9,6 +9,7 @@
 //! cannot grow the store without bound. Handles die with their store, that
 //! is when the family of instances that made them is dropped.
 
+use crate::outcome::internal;
 use crate::store::StoreData;
 use sandcall_protocol::{ErrorKind, HeldRef, RefClass, RemoteError, Value};
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +24,7 @@ pub const HELD_MAX: usize = 4096;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// One rooted reference.
+#[derive(Clone)]
 enum Held {
     Any(OwnedRooted<AnyRef>),
     Exn(OwnedRooted<ExnRef>),
@@ -50,8 +52,10 @@ impl HeldRefs {
     }
 }
 
-fn internal(e: wasmtime::Error) -> RemoteError {
-    RemoteError::new(ErrorKind::Internal, format!("{e:#}"))
+/// Keep `held` in the store and return its handle.
+fn keep(mut store: impl AsContextMut<Data = StoreData>, held: Held, class: RefClass) -> HeldRef {
+    let id = store.as_context_mut().data_mut().held.insert(held);
+    HeldRef { class, id }
 }
 
 /// `any` as the client sees it: the client's own externref `N` when it is
@@ -79,12 +83,7 @@ pub fn any_value(
         RefClass::Any
     };
     let owned = any.to_owned_rooted(&mut store).map_err(internal)?;
-    let id = store
-        .as_context_mut()
-        .data_mut()
-        .held
-        .insert(Held::Any(owned));
-    Ok(Value::Held(HeldRef { class, id }))
+    Ok(Value::Held(keep(store, Held::Any(owned), class)))
 }
 
 /// Hold the exception `exn` for the client and return its handle.
@@ -96,15 +95,7 @@ pub fn hold_exn(
     exn: Rooted<ExnRef>,
 ) -> Result<HeldRef, RemoteError> {
     let owned = exn.to_owned_rooted(&mut store).map_err(internal)?;
-    let id = store
-        .as_context_mut()
-        .data_mut()
-        .held
-        .insert(Held::Exn(owned));
-    Ok(HeldRef {
-        class: RefClass::Exn,
-        id,
-    })
+    Ok(keep(store, Held::Exn(owned), RefClass::Exn))
 }
 
 /// Hold `r`, an externref the guest made (not one of the client's
@@ -117,15 +108,7 @@ pub fn hold_extern(
     r: Rooted<ExternRef>,
 ) -> Result<HeldRef, RemoteError> {
     let owned = r.to_owned_rooted(&mut store).map_err(internal)?;
-    let id = store
-        .as_context_mut()
-        .data_mut()
-        .held
-        .insert(Held::Extern(owned));
-    Ok(HeldRef {
-        class: RefClass::Extern,
-        id,
-    })
+    Ok(keep(store, Held::Extern(owned), RefClass::Extern))
 }
 
 /// The error of guest code that let a wasm exception escape: a trap with
@@ -151,20 +134,15 @@ pub fn value(
     held: &HeldRef,
 ) -> Result<Val, RemoteError> {
     let mut context = store.as_context_mut();
-    let val = match context.data().held.refs.get(&held.id) {
-        Some(Held::Any(r)) => Held::Any(r.clone()),
-        Some(Held::Exn(r)) => Held::Exn(r.clone()),
-        Some(Held::Extern(r)) => Held::Extern(r.clone()),
-        None => {
-            return Err(RemoteError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "`{held}` is not held here: a reference can only be passed back to \
+    let Some(val) = context.data().held.refs.get(&held.id).cloned() else {
+        return Err(RemoteError::new(
+            ErrorKind::NotFound,
+            format!(
+                "`{held}` is not held here: a reference can only be passed back to \
                      instances of the family (store) that returned it, while that family lives, \
                      and only the {HELD_MAX} newest per family are kept"
-                ),
-            ));
-        }
+            ),
+        ));
     };
     Ok(match val {
         Held::Any(r) => Val::AnyRef(Some(r.to_rooted(&mut context))),

@@ -82,6 +82,12 @@ pub fn guest_error(e: wasmtime::Error, budget: Budget, store: &mut StoreData) ->
     }
 }
 
+/// A wasmtime error the client cannot have caused (wasmtime refusing to
+/// root, inspect or type-check a value the server made).
+pub fn internal(e: wasmtime::Error) -> RemoteError {
+    RemoteError::new(ErrorKind::Internal, format!("{e:#}"))
+}
+
 /// Frames of a wasm backtrace quoted in a trap's message.
 const FRAMES: usize = 20;
 

@@ -28,6 +28,14 @@ async fn families(conn: &mut Connection) {
     assert_eq!(one, [Value::I32(1)]);
 }
 
+/// Call `eval`, which must be stopped with `kind`; how long it took.
+async fn stopped(conn: &mut Connection, eval: Eval, kind: ErrorKind) -> (Duration, String) {
+    let started = Instant::now();
+    let e = conn.eval_with(eval).await.unwrap_err();
+    assert_eq!(e.kind(), Some(kind), "{e}");
+    (started.elapsed(), e.to_string())
+}
+
 fn go(fuel: Option<u64>, cpu_ms: Option<u64>, deadline_ms: Option<u64>) -> Eval {
     Eval {
         name: "user".into(),
@@ -45,23 +53,13 @@ async fn the_callers_cpu_time_and_deadline_bound_the_callee() {
     let mut conn = connect(&server).await;
     families(&mut conn).await;
     // 100 ms of CPU time, not the 1,000 ms a fresh budget would give.
-    let started = Instant::now();
-    let e = conn.eval_with(go(None, Some(100), None)).await.unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::CpuTimeExceeded), "{e}");
-    let took = started.elapsed();
+    let cpu = go(None, Some(100), None);
+    let (took, e) = stopped(&mut conn, cpu, ErrorKind::CpuTimeExceeded).await;
     assert!(took < Duration::from_millis(900), "{took:?}: {e}");
     // The caller's deadline too.
-    let started = Instant::now();
-    let e = conn
-        .eval_with(go(None, Some(5_000), Some(150)))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::DeadlineExceeded), "{e}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    let deadline = go(None, Some(5_000), Some(150));
+    let (took, e) = stopped(&mut conn, deadline, ErrorKind::DeadlineExceeded).await;
+    assert!(took < Duration::from_secs(2), "{took:?}: {e}");
     // Both instances stay usable.
     assert_eq!(
         conn.eval("user", "one", &[]).await.unwrap(),
@@ -75,24 +73,12 @@ async fn the_callee_burns_the_callers_fuel() {
     let server = server().await;
     let mut conn = connect_fuel(&server).await;
     families(&mut conn).await;
-    let e = conn
-        .eval_with(go(Some(1_000_000), None, None))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
-    assert!(e.to_string().contains("1000000"), "{e}");
+    let fuel = || go(Some(1_000_000), None, None);
+    let (_, e) = stopped(&mut conn, fuel(), ErrorKind::OutOfFuel).await;
+    assert!(e.contains("1000000"), "{e}");
     // Without a fresh budget, a second try fails the same way, and quickly.
-    let started = Instant::now();
-    let e = conn
-        .eval_with(go(Some(1_000_000), None, None))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), Some(ErrorKind::OutOfFuel), "{e}");
-    assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "{:?}",
-        started.elapsed()
-    );
+    let (took, e) = stopped(&mut conn, fuel(), ErrorKind::OutOfFuel).await;
+    assert!(took < Duration::from_millis(500), "{took:?}: {e}");
     assert_eq!(
         conn.eval("user", "one", &[]).await.unwrap(),
         [Value::I32(1)]
